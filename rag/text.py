@@ -1,0 +1,95 @@
+"""Text utilities shared by several stages: sentence spans, word tokens, token counts."""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from pathlib import Path
+from typing import Callable
+
+_ABBREV = {
+    "mr", "mrs", "ms", "dr", "prof", "st", "vs", "etc", "e.g", "i.e", "no", "vol", "jan", "feb",
+    "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "gen", "col", "lt",
+    "u.s", "u.k", "u.n", "fig", "p", "pp", "jr", "sr", "inc", "co", "ltd", "al",
+}
+# A sentence ends at . ! ? (optionally followed by closing quotes/brackets and a footnote number)
+_END = re.compile(r"[.!?…]+[\"'”’)\]]*\d{0,3}(?=\s+|$)")
+_WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*", re.UNICODE)
+
+STOPWORDS = frozenset(
+    """a an the and or but if of to in on at by for with from as is are was were be been being
+    this that these those it its into than then there their they them he she his her we our you
+    your i me my what which who whom whose when where why how do does did done has have had not no
+    so such can could would should will shall may might must about over under after before between
+    also more most other some any each both all very just only own same too s t""".split()
+)
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Sentence (start, end) spans of text[start:end], trimmed of surrounding whitespace."""
+    end = len(text) if end is None else end
+    spans: list[tuple[int, int]] = []
+    pos = start
+    for para in re.finditer(r"[^\n]+", text[start:end]):
+        p0, p1 = start + para.start(), start + para.end()
+        pos = p0
+        for m in _END.finditer(text, p0, p1):
+            word = re.search(r"(\S+)$", text[pos : m.start() + 1])
+            token = word.group(1).rstrip(".").lower() if word else ""
+            if token in _ABBREV or (len(token) == 1 and token.isalpha()):
+                continue
+            nxt = text[m.end() : m.end() + 3].lstrip()
+            if nxt and nxt[0].islower():
+                continue
+            spans.append((pos, m.end()))
+            pos = m.end()
+        if pos < p1:
+            spans.append((pos, p1))
+    out = []
+    for s, e in spans:
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e > s:
+            out.append((s, e))
+    return out
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens."""
+    return [w.lower() for w in _WORD.findall(text)]
+
+
+def content_words(text: str) -> list[str]:
+    """Word tokens without stopwords, lightly stemmed (plural/possessive endings)."""
+    return [_stem(w) for w in words(text) if w not in STOPWORDS and len(w) > 1]
+
+
+def _stem(w: str) -> str:
+    w = w.replace("’", "'")
+    if w.endswith("'s"):
+        w = w[:-2]
+    for suf in ("ies", "es", "s"):
+        if w.endswith(suf) and len(w) > len(suf) + 3:
+            return w[: -len(suf)] + ("y" if suf == "ies" else "")
+    return w
+
+
+@functools.lru_cache(maxsize=1)
+def _tiktoken() -> Callable[[str], list[int]]:
+    # tiktoken downloads its BPE file by default; llama-index-core ships it: point there.
+    import llama_index.core
+
+    cache = Path(llama_index.core.__file__).parent / "_static" / "tiktoken_cache"
+    os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(cache))
+    import tiktoken
+
+    enc = tiktoken.get_encoding("cl100k_base")
+    return lambda s: enc.encode(s, disallowed_special=())
+
+
+def count_tokens(text: str) -> int:
+    """Tokens in cl100k_base, counted offline."""
+    return len(_tiktoken()(text))
