@@ -7,6 +7,7 @@ later narrows each marker to the exact sentence span of the original file.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from typing import Callable, Iterator, Protocol, Sequence
 
@@ -35,6 +36,10 @@ class Generator(Protocol):
 
     name: str
 
+    def condense(self, question: str, history: Sequence[Turn]) -> str:
+        """Rewrite a follow-up question into a standalone one (unchanged without history)."""
+        ...
+
     def stream(
         self,
         question: str,
@@ -52,10 +57,29 @@ def generate(gen: Generator, question: str, passages: Sequence[Passage], sentenc
     return "".join(gen.stream(question, passages, sentences, history))
 
 
+_FOLLOWUP = re.compile(
+    r"^(and|but|so|also|what about|how about|then)\b"
+    r"|\b(it|its|that|this|they|them|their|he|she|his|her|those|these|there)\b",
+    re.IGNORECASE,
+)
+
+
+def condense_by_rule(question: str, history: Sequence[Turn]) -> str:
+    """A follow-up that is short and leans on the context (a pronoun, a leading "and") borrows
+    the previous standalone question's words; anything else stands alone."""
+    if not history or len(question.split()) > 14 or not _FOLLOWUP.search(question):
+        return question
+    return f"{history[-1].question} {question}"
+
+
 class ExtractiveGenerator:
     """Answers with the retrieved sentences that best answer the question, verbatim."""
 
     name = "extractive"
+
+    def condense(self, question: str, history: Sequence[Turn]) -> str:
+        """Rule-based rewrite (no model to ask)."""
+        return condense_by_rule(question, history)
 
     def __init__(self, max_sentences: int = 3, relative_floor: float = 0.8, threshold: float = 0.0) -> None:
         self.max_sentences = max_sentences

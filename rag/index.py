@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +15,7 @@ from .chunking import chunk_document, embed_text
 from .config import Settings
 from .documents import Skipped, load_folder, read_document
 from .embedding import Embedder, get_embedder
-from .errors import DocumentError, QuestionError, RagError
+from .errors import BackendError, DocumentError, IndexNotFoundError, QuestionError
 from .evidence import Sentence, evidence_strength, idf_table, score_sentences
 from .generation import REFUSAL, Generator, Turn, get_generator
 from .retrieval import Mode, Retriever
@@ -204,28 +202,41 @@ class Index:
         timings: dict[str, float] = {}
         t = time.perf_counter()
         q = self._check(question)
-        standalone = rewrite_followup(q, history)
+        name = generator or self.settings.generator
+        gen = self._generator(name)
+        standalone = gen.condense(q, history) if history else q
         passages = self.retrieve(standalone, k=k, files=files)
         timings["retrieve"] = time.perf_counter() - t
         t = time.perf_counter()
         sentences = score_sentences(standalone, passages, self.embedder, self.idf)
         strength = evidence_strength(sentences)
         timings["evidence"] = time.perf_counter() - t
-        name = generator or self.settings.generator
         base = dict(question=q, passages=passages, generator=name,
                     standalone_question=standalone if standalone != q else None)
         if strength < self.settings.refusal_threshold:
             yield REFUSAL
             yield Answer(text=REFUSAL, refused=True, timings=timings, **base)  # type: ignore[arg-type]
             return
-        gen = self._generator(name)
         t = time.perf_counter()
         parts: list[str] = []
-        for delta in gen.stream(standalone, passages, sentences, history):
-            if not parts:
-                timings["first_token"] = time.perf_counter() - t
-            parts.append(delta)
-            yield delta
+        try:
+            for delta in gen.stream(standalone, passages, sentences, history):
+                if not parts:
+                    timings["first_token"] = time.perf_counter() - t
+                parts.append(delta)
+                yield delta
+        except BackendError as exc:
+            if not self.settings.fallback_to_extractive or name == "extractive":
+                raise
+            # say so, then answer extractively rather than leave the user with nothing
+            log.warning("%s; falling back to the extractive answer", exc)
+            base["notice"] = f"{exc} — showing the extractive answer instead."
+            base["generator"] = "extractive"
+            if parts:
+                yield "\n\n"
+            parts = list(self._generator("extractive").stream(standalone, passages, sentences, history))
+            for delta in parts:
+                yield delta
         raw_text = "".join(parts)
         timings["generate"] = time.perf_counter() - t
         t = time.perf_counter()
@@ -251,20 +262,6 @@ class Index:
         return self._generators[name]
 
 
-_FOLLOWUP = re.compile(
-    r"^(and|but|so|also|what about|how about|why|then)\b|\b(it|its|that|this|they|them|their|he|she|his|her|those|these)\b",
-    re.IGNORECASE,
-)
-
-
-def rewrite_followup(question: str, history: Sequence[Turn]) -> str:
-    """Make a follow-up standalone by a simple rule: short questions with a pronoun or a leading
-    conjunction borrow the previous question's words."""
-    if not history or len(question.split()) > 14 or not _FOLLOWUP.search(question):
-        return question
-    return f"{history[-1].question} {question}"
-
-
 def is_refusal(text: str) -> bool:
     """Whether generated text is (essentially) the fixed refusal sentence."""
     norm = " ".join(citations.MARKER.sub(" ", text).split()).strip().lower()
@@ -278,10 +275,6 @@ def ask(question: str, settings: Settings | None = None) -> Answer:
     settings = settings or Settings.from_env()
     try:
         index = Index.open(settings)
-    except RagError as exc:
-        from .errors import IndexNotFoundError
-
-        if not isinstance(exc, IndexNotFoundError):
-            raise
+    except IndexNotFoundError:
         index = Index.build(settings)
     return index.ask(question)

@@ -15,6 +15,8 @@ from .text import content_words
 from .types import Chunk, Passage
 
 log = logging.getLogger(__name__)
+# bm25s sets its own logger to DEBUG; keep its chatter out of our users' terminals
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 Mode = Literal["hybrid", "dense", "bm25"]
 
