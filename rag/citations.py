@@ -21,9 +21,22 @@ from .types import Citation, Document, Passage
 
 log = logging.getLogger(__name__)
 
-MARKER = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
-_MARKERS_AFTER_STOP = re.compile(r"([.!?])([\"”’)]*)((?:\s*\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\])+)")
+# What small models write for "source 2": [2] [2, 3] [2; 3] [2-4] [2 and 3] [Source 2] [^2] 【2】 (Source 2)
+_NUM = r"\d{1,4}"
+_LIST = rf"{_NUM}(?:\s*(?:[,;&]|[-–]|and)\s*(?:source\s*)?{_NUM})*"
+_LABEL = r"(?:(?:sources?|src|doc(?:ument)?s?|passages?|ref)\s*#?\s*)"
+MARKER = re.compile(
+    rf"[\[【]\s*{_LABEL}?\^?({_LIST})\s*[\]】]"
+    rf"|\(\s*{_LABEL}({_LIST})\s*\)",
+    re.IGNORECASE,
+)
+_MARKERS_AFTER_STOP = re.compile(rf"([.!?])([\"”’')]*)((?:\s*(?:{MARKER.pattern}))+)", re.IGNORECASE)
+_LABEL_ONLY = re.compile(r"^\W*(?:sources?|references?|citations?|refs?)\W*$", re.IGNORECASE)
+_DIGITS = re.compile(r"\d+")
+MAX_RANGE = 20  # "[1-3]" means 1, 2, 3; a longer "range" is more likely a date or garbage
 SUPPORT_THRESHOLD = 0.45
+WIDEN_RATIO = 0.9  # take the neighbouring sentence too when it scores this close to the best
+SECOND_RATIO = 0.6  # a non-adjacent sentence adding missing words must score this close
 
 
 @dataclass(frozen=True)
@@ -32,6 +45,7 @@ class Claim:
 
     text: str  # without markers
     markers: tuple[int, ...]
+    sep: str = " "  # the whitespace before it in the answer ("\n" keeps paragraphs and lists)
 
 
 @dataclass
@@ -41,20 +55,60 @@ class Resolved:
     text: str
     citations: list[Citation] = field(default_factory=list)
     unsupported: list[str] = field(default_factory=list)
-    dropped: int = 0
+    dropped: int = 0  # markers that named no shown passage or failed verification
+
+
+def marker_numbers(m: re.Match[str]) -> tuple[int, ...]:
+    """The passage numbers one MARKER match names, in order ("2-4" gives 2, 3, 4)."""
+    body = next(g for g in m.groups() if g is not None)
+    body = re.sub(r"(?i)source", " ", body)
+    nums: list[int] = []
+    for part in re.split(r"(?i)\s*(?:[,;&]|and)\s*", body):
+        bounds = [int(x) for x in re.split(r"\s*[-–]\s*", part.strip()) if x]
+        if len(bounds) == 2 and 0 < bounds[1] - bounds[0] <= MAX_RANGE:
+            nums.extend(range(bounds[0], bounds[1] + 1))
+        else:
+            nums.extend(bounds)
+    return tuple(nums)
+
+
+def strip_markers(text: str) -> str:
+    """Text without markers, whitespace normalised, no space left before punctuation."""
+    plain = " ".join(MARKER.sub(" ", text).split())
+    return re.sub(r"\s+([.,;:!?])", r"\1", plain)
 
 
 def parse_claims(text: str) -> list[Claim]:
-    """Split an answer into sentences with their markers ("[1][2]", "[1, 2]" and "x. [1]" all work)."""
-    norm = _MARKERS_AFTER_STOP.sub(lambda m: f"{m.group(3)}{m.group(1)}{m.group(2)}", text.strip())
-    claims = []
+    """Split an answer into sentences with their markers.
+
+    "[1][2]", "[1, 2]", "[1-3]", "x. [1]" (a marker after the full stop belongs to the
+    sentence before it) all work. A line holding only markers adds them to the sentence
+    before it; a "Sources: [1], [2]" line names no sentence and is left out.
+    """
+    norm = _MARKERS_AFTER_STOP.sub(lambda m: f" {m.group(3).strip()}{m.group(1)}{m.group(2)}", text.strip())
+    claims: list[Claim] = []
+    pending: tuple[int, ...] = ()  # markers seen before any sentence
+    prev_end = 0
     for s, e in sentence_spans(norm):
         sent = norm[s:e]
-        nums = tuple(int(n) for m in MARKER.finditer(sent) for n in re.split(r"[,;]", m.group(1)))
-        plain = " ".join(MARKER.sub(" ", sent).split())
-        plain = re.sub(r"\s+([.,;:!?])", r"\1", plain)
-        if plain or nums:
-            claims.append(Claim(plain, nums))
+        gap = norm[prev_end:s]
+        prev_end = e
+        nums = tuple(n for m in MARKER.finditer(sent) for n in marker_numbers(m))
+        plain = strip_markers(sent)
+        if _LABEL_ONLY.match(plain):
+            continue  # "Sources: [1], [2]" cites no sentence in particular
+        if not plain:
+            if claims:
+                last = claims[-1]
+                claims[-1] = Claim(last.text, last.markers + nums, last.sep)
+            else:
+                pending += nums
+            continue
+        sep = "\n\n" if gap.count("\n") > 1 else "\n" if "\n" in gap else " "
+        claims.append(Claim(plain, pending + nums, sep if claims else ""))
+        pending = ()
+    if pending:  # markers and nothing else
+        claims.append(Claim("", pending, ""))
     return claims
 
 
@@ -79,6 +133,52 @@ def cite_span(marker: int, doc: Document, p: Passage, s: int, e: int) -> Citatio
     )
 
 
+@dataclass(frozen=True)
+class _Cand:
+    passage: int  # the 1-based marker number
+    start: int  # passage-relative clean offsets
+    end: int
+    text: str
+
+
+def _narrow(
+    terms: Sequence[str], scores: Sequence[float], cands: Sequence[_Cand], idf: Mapping[str, float]
+) -> list[tuple[int, int]]:
+    """The passage-relative span(s) of the sentence(s) that best support a claim.
+
+    The best sentence, widened over a neighbour that scores nearly as well; then, if the claim
+    has words that span lacks (a date, a name) and another sentence has them and scores well
+    enough, that sentence too.
+    """
+    order = [int(i) for i in np.argsort(scores)[::-1]]
+    top = order[0]
+    spans = [(cands[top].start, cands[top].end)]
+    chosen = {top}
+    if len(order) > 1:
+        nxt = order[1]
+        if scores[nxt] >= WIDEN_RATIO * scores[top] and abs(nxt - top) == 1:
+            spans = [(min(cands[top].start, cands[nxt].start), max(cands[top].end, cands[nxt].end))]
+            chosen.add(nxt)
+    have = {w for i in chosen for w in content_words(cands[i].text)}
+    missing = [t for t in dict.fromkeys(terms) if t not in have]
+    if missing:
+        gain = [0.0] * len(cands)
+        for i, c in enumerate(cands):
+            if i not in chosen:
+                words = set(content_words(c.text))
+                gain[i] = sum(idf.get(t, 1.0) for t in missing if t in words)
+        best = int(np.argmax(gain))
+        if gain[best] > 0 and scores[best] >= SECOND_RATIO * scores[top]:
+            spans.append((cands[best].start, cands[best].end))
+    return sorted(spans)
+
+
+def _numbers_ok(claim: str, support_text: str) -> bool:
+    """Every number in the claim (a date, an amount) appears in the text it cites."""
+    have = set(_DIGITS.findall(support_text))
+    return all(n in have for n in _DIGITS.findall(claim))
+
+
 def resolve(
     text: str,
     passages: Sequence[Passage],
@@ -87,59 +187,83 @@ def resolve(
     idf: Mapping[str, float],
     support_threshold: float = SUPPORT_THRESHOLD,
 ) -> Resolved:
-    """Turn generated text with passage markers into text with verified, renumbered citations."""
+    """Turn generated text with passage markers into text with verified, renumbered citations.
+
+    Marker n names passages[n - 1]. A marker naming no passage (out of range, or a passage
+    whose file changed since indexing) is removed and counted in `dropped`; so is a span
+    whose quote does not verify against the original file. An answer sentence is
+    unsupported when no verified citation supports it well enough (embedding + lexical
+    similarity of its best cited sentence below `support_threshold`, or a number in it
+    that its cited sentences do not contain).
+    """
     claims = parse_claims(text)
     out = Resolved(text="")
-    # candidate sentences of every cited passage, embedded in one batch with the claims
-    cand: dict[int, list[tuple[int, int, str]]] = {}
+    cands: dict[int, list[_Cand]] = {}
     for cl in claims:
         for n in cl.markers:
-            if 1 <= n <= len(passages) and n not in cand and passages[n - 1].file in docs:
+            if 1 <= n <= len(passages) and n not in cands and passages[n - 1].file in docs:
                 p = passages[n - 1]
-                cand[n] = [(s, e, p.text[s:e]) for s, e in sentence_spans(p.text)]
-    flat = [(n, s, e, t) for n, lst in cand.items() for s, e, t in lst]
-    vecs = embedder.embed([c.text for c in claims] + [t for *_, t in flat]) if claims else np.zeros((0, 1))
+                cands[n] = [_Cand(n, s, e, p.text[s:e]) for s, e in sentence_spans(p.text)]
+    flat = [c for lst in cands.values() for c in lst]
+    if claims:  # claims and candidate sentences embedded in one batch
+        vecs = embedder.embed([c.text for c in claims] + [c.text for c in flat])
+    else:
+        vecs = np.zeros((0, 1), dtype=np.float32)
     claim_vecs, sent_vecs = vecs[: len(claims)], vecs[len(claims) :]
+    row_of = {id(c): i for i, c in enumerate(flat)}
     keys: dict[tuple[str, int, int], int] = {}
-    pieces: list[str] = []
+    pieces: list[tuple[str, str]] = []
     for ci, cl in enumerate(claims):
+        if not cl.text:  # markers with no sentence to support
+            out.dropped += len(set(cl.markers))
+            continue
         marks: list[int] = []
-        best_support = 0.0
+        support = 0.0
+        support_text: list[str] = []
         terms = content_words(cl.text)
         for n in dict.fromkeys(cl.markers):
-            rows = [i for i, f in enumerate(flat) if f[0] == n]
-            if not rows:
+            group = cands.get(n, [])
+            if not group:
                 out.dropped += 1
-                log.info("marker [%d] points at no passage; removed", n)
+                log.info("marker [%d] names no passage shown with %s; removed", n, _describe(passages, docs, n))
                 continue
-            sims = sent_vecs[rows] @ claim_vecs[ci]
-            scores = [0.5 * max(float(sim), 0.0) + 0.5 * lexical_overlap(terms, flat[r][3], idf)
-                      for sim, r in zip(sims, rows)]
-            order = np.argsort(scores)[::-1]
-            top = order[0]
-            s, e = flat[rows[top]][1], flat[rows[top]][2]
-            # a claim may draw on two adjacent sentences: widen when the neighbour is nearly as good
-            if len(order) > 1 and scores[order[1]] >= 0.9 * scores[top] and abs(int(order[1]) - int(top)) == 1:
-                s, e = min(s, flat[rows[order[1]]][1]), max(e, flat[rows[order[1]]][2])
-            best_support = max(best_support, scores[top])
             p = passages[n - 1]
+            sims = sent_vecs[[row_of[id(c)] for c in group]] @ claim_vecs[ci]
+            scores = [
+                0.5 * max(float(sim), 0.0) + 0.5 * lexical_overlap(terms, p.header + " " + c.text, idf)
+                for sim, c in zip(sims, group)
+            ]
             doc = docs[p.file]
-            cit = cite_span(0, doc, p, s, e)
-            if not verify(cit, doc.raw):
+            verified = 0
+            for s, e in _narrow(terms, scores, group, idf):
+                cit = cite_span(0, doc, p, s, e)
+                if not verify(cit, doc.raw):
+                    log.warning("citation to %s:%d-%d failed verification; dropped", cit.file, cit.start, cit.end)
+                    continue
+                verified += 1
+                support_text.append(p.text[s:e])
+                key = (cit.file, cit.start, cit.end)
+                if key not in keys:
+                    keys[key] = len(out.citations) + 1
+                    out.citations.append(_renumber(cit, keys[key]))
+                if keys[key] not in marks:
+                    marks.append(keys[key])
+            if verified:
+                support = max(support, max(scores))
+                support_text.append(p.header)
+            else:
                 out.dropped += 1
-                log.warning("citation to %s:%d-%d failed verification; dropped", cit.file, cit.start, cit.end)
-                continue
-            key = (cit.file, cit.start, cit.end)
-            if key not in keys:
-                keys[key] = len(out.citations) + 1
-                out.citations.append(_renumber(cit, keys[key]))
-            if keys[key] not in marks:
-                marks.append(keys[key])
-        if cl.text and (not marks or best_support < support_threshold):
+        if not marks or support < support_threshold or not _numbers_ok(cl.text, " ".join(support_text)):
             out.unsupported.append(cl.text)
-        pieces.append(_with_markers(cl.text, marks))
-    out.text = " ".join(p for p in pieces if p)
+        pieces.append((cl.sep, _with_markers(cl.text, marks)))
+    out.text = "".join(sep + piece for sep, piece in pieces if piece).strip()
     return out
+
+
+def _describe(passages: Sequence[Passage], docs: Mapping[str, Document], n: int) -> str:
+    if not 1 <= n <= len(passages):
+        return f"{len(passages)} passages"
+    return f"{passages[n - 1].file} no longer matching the index"
 
 
 def _renumber(c: Citation, marker: int) -> Citation:
@@ -150,7 +274,7 @@ def _with_markers(text: str, marks: Sequence[int]) -> str:
     if not marks:
         return text
     tags = "".join(f"[{m}]" for m in marks)
-    m = re.search(r"([.!?][\"”’)]*)$", text)
+    m = re.search(r"([.!?][\"”’')]*)$", text)
     if m:
         return f"{text[: m.start()]} {tags}{m.group(1)}"
     return f"{text} {tags}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Literal, Sequence
 
 import bm25s
@@ -58,32 +59,112 @@ class Retriever:
     def retrieve(
         self, question: str, k: int = 5, candidates: int = 40, files: Sequence[str] = (), mode: Mode = "hybrid"
     ) -> list[Passage]:
-        """Top-k passages; hybrid fuses dense and BM25 ranks with RRF (score = Σ 1/(rrf_k + rank))."""
+        """Top-k passages; hybrid fuses dense and BM25 ranks of the question and of its parts
+        (a multi-part question is split into sub-questions) with weighted RRF."""
         if mode == "dense":
             ranked = self.dense(question, k, files)
         elif mode == "bm25":
             ranked = self.lexical(question, k, files)
         else:
-            fused: dict[int, float] = {}
-            for hits in (self.dense(question, candidates, files), self.lexical(question, candidates, files)):
-                for rank, (i, _) in enumerate(hits):
-                    fused[i] = fused.get(i, 0.0) + 1.0 / (self.rrf_k + rank + 1)
-            ranked = sorted(fused.items(), key=lambda kv: -kv[1])
-        return [_passage(self.chunks[i], score) for i, score in ranked[:k]]
+            lists = [self._fuse(q, candidates, files) for q in [question, *subqueries(question)]]
+            ranked = _interleave(lists)
+            return self._merge(ranked, k)
+        return [_passage([self.chunks[i]], score) for i, score in ranked[:k]]
+
+    def _merge(self, ranked: Sequence[tuple[int, float]], k: int) -> list[Passage]:
+        """Build k passages from the best k + EXTRA_CHUNKS chunks: a chunk next to one already
+        chosen (same file and section) extends that passage instead of taking a slot."""
+        groups: list[list[int]] = []
+        scores: list[float] = []
+        merged = 0
+        for i, score in ranked:
+            if len(groups) >= k and merged >= EXTRA_CHUNKS:
+                break
+            c = self.chunks[i]
+            for g in groups:
+                if (merged < EXTRA_CHUNKS and len(g) < MAX_MERGED and any(abs(i - j) == 1 for j in g)
+                        and _same_section(c, self.chunks[g[0]])):
+                    g.append(i)
+                    merged += 1
+                    break
+            else:
+                if len(groups) < k:
+                    groups.append([i])
+                    scores.append(score)
+        return [_passage([self.chunks[j] for j in sorted(g)], sc) for g, sc in zip(groups, scores)]
 
 
-def _passage(c: Chunk, score: float) -> Passage:
+    def _fuse(self, question: str, candidates: int, files: Sequence[str]) -> list[tuple[int, float]]:
+        fused: dict[int, float] = {}
+        for hits in (self.dense(question, candidates, files), self.lexical(question, candidates, files)):
+            for rank, (i, _) in enumerate(hits):
+                fused[i] = fused.get(i, 0.0) + 1.0 / (self.rrf_k + rank + 1)
+        return sorted(fused.items(), key=lambda kv: -kv[1])
+
+
+def _interleave(lists: Sequence[Sequence[tuple[int, float]]]) -> list[tuple[int, float]]:
+    """Round-robin over ranked lists (the whole question first, then each part), without repeats,
+    so that every part of a multi-part question gets its best passages in the top k."""
+    out: list[tuple[int, float]] = []
+    seen: set[int] = set()
+    for rank in range(max((len(x) for x in lists), default=0)):
+        for lst in lists:
+            if rank < len(lst) and lst[rank][0] not in seen:
+                seen.add(lst[rank][0])
+                out.append(lst[rank])
+    return out
+
+_SPLIT = re.compile(
+    r",?\s+(?:and|but)\s+(?=(?:what|which|how|when|where|who|whom|whose|why|does|did|do|is|are|was|were|has|have)\b)"
+    r"|;\s+|\?\s+",
+    re.IGNORECASE,
+)
+_LEAD = re.compile(r"^(according to [^,]+,|in [^,]{3,60},)\s*", re.IGNORECASE)
+
+
+def subqueries(question: str) -> list[str]:
+    """The parts of a multi-part question ("X, and what Y?"), each keeping a leading
+    "According to Z," frame; [] for a single question."""
+    parts = [p.strip(" ,;?") for p in _SPLIT.split(question) if p and p.strip(" ,;?")]
+    if len(parts) < 2:
+        return []
+    lead = _LEAD.match(question)
+    prefix = lead.group(1) + " " if lead else ""
+    return [p if p.lower().startswith(prefix.lower()) else prefix + p for p in parts]
+
+
+EXTRA_CHUNKS = 2
+MAX_MERGED = 3
+
+
+def _same_section(a: Chunk, b: Chunk) -> bool:
+    return a.file == b.file and a.section == b.section
+
+
+def _passage(run: Sequence[Chunk], score: float) -> Passage:
+    """A passage over consecutive chunks of one file (overlaps removed, offsets kept)."""
+    first, last = run[0], run[-1]
+    text = first.text
+    end = first.clean_end
+    for c in run[1:]:
+        if c.clean_end <= end:
+            continue
+        if c.clean_start >= end:  # only whitespace lies between consecutive chunks
+            text += " " * (c.clean_start - end) + c.text
+        else:
+            text += c.text[end - c.clean_start :]
+        end = c.clean_end
     return Passage(
-        file=c.file,
-        start=c.start,
-        end=c.end,
-        text=c.text,
+        file=first.file,
+        start=first.start,
+        end=max(c.end for c in run),
+        text=text,
         score=score,
-        line_start=c.line_start,
-        line_end=c.line_end,
-        section=c.section,
-        author=c.author,
-        title=c.title,
-        chunk_id=c.id,
-        clean_start=c.clean_start,
+        line_start=first.line_start,
+        line_end=max(c.line_end for c in run),
+        section=first.section,
+        author=first.author,
+        title=first.title,
+        chunk_id=first.id if len(run) == 1 else ",".join(c.id for c in run),
+        clean_start=first.clean_start,
     )
