@@ -33,10 +33,10 @@ class Settings:
     # retrieval
     top_k: int = 5
     candidate_k: int = 40
-    rrf_k: int = 60
+    rrf_k: int = 20
     file_filter: tuple[str, ...] = ()
     # answering
-    refusal_threshold: float = 0.35
+    refusal_threshold: float = 0.45
     context_tokens: int = 1500
     max_answer_sentences: int = 3
     max_question_chars: int = 4000
