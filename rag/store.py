@@ -22,7 +22,7 @@ from .types import Chunk
 log = logging.getLogger(__name__)
 
 # Bump when cleaning/chunking changes so that `build` re-chunks every file.
-PIPELINE_VERSION = 1
+PIPELINE_VERSION = 2
 _ADD_BATCH = 2000
 
 

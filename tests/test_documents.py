@@ -185,6 +185,31 @@ def test_simple_documents_have_one_section_with_title_and_author(seeds: dict[str
     assert len(doc.sections) == 1
 
 
+def test_closing_credit_line_gives_title_and_author(seeds: dict[str, Document]) -> None:
+    doc = seeds["000_c138998a30d41faa.txt"]  # no title on top; "Author: Title" a few lines from the end
+    title = "From Central Europe to the Indo-Pacific: Azerbaijan Undermines Ukraine’s War Effort"
+    assert doc.title == title
+    assert [(s.title, s.author, s.start, s.end) for s in doc.sections] == [
+        (title, "Eduard Abrahamyan", 0, len(doc.clean))
+    ]
+
+
+def _article(tail: list[str]) -> bytes:
+    body = [f"Paragraph {i} of the report describes the ports and the ferries.\n" for i in range(12)]
+    # the credit shape in the body is a heading, not a credit line
+    head = ["the report opens mid-sentence, without a title line.\n", "Tapping Slovakia: Diversion of Arms to Ukraine\n"]
+    return "\n".join([*head, *body, *tail]).encode()
+
+
+def test_credit_line_counts_only_near_the_end(tmp_path: Path) -> None:
+    path = _write(tmp_path, "credited.txt", _article(["Jane Doe: Ferries Across the Caspian", "Publisher notes."]))
+    doc = read_document(path, tmp_path)
+    assert doc.title == "Ferries Across the Caspian" and doc.sections[0].author == "Jane Doe"
+    path = _write(tmp_path, "uncredited.txt", _article([]))
+    doc = read_document(path, tmp_path)
+    assert doc.title == "uncredited" and doc.sections[0].author is None
+
+
 def test_unwrapped_lines_are_paragraphs(seeds: dict[str, Document]) -> None:
     doc = seeds["002_502a978e92ca49eb.txt"]  # one paragraph per line, no blank lines between
     assert "\n\nAzerbaijan Steps up Hybrid Warfare in Overseas French Territories\n\nGrowing worried" in doc.clean
