@@ -123,6 +123,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `rag` and `python -m rag`."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] in (["eval"], ["serve"], ["bench"]):
+        # these subcommands own their flags: hand them the rest of the line untouched
+        argv = [argv[0], "--", *argv[1:]] if argv[1:2] != ["--"] else argv
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

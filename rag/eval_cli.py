@@ -129,7 +129,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from evals import report, runner
 
-    args = build_parser().parse_args(list(argv) if argv is not None else None)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--"]:  # `rag eval -- --split dev` reaches us with the separator
+        argv = argv[1:]
+    args = build_parser().parse_args(argv)
     if args.k is not None and args.k < 1:
         raise ConfigError(f"--k must be at least 1, got {args.k}")
     over: dict[str, Any] = {"docs_dir": str(args.docs)}
@@ -168,3 +171,7 @@ def _build_bar() -> Any:
     from .cli import _progress_bar
 
     return _progress_bar()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
