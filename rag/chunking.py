@@ -7,6 +7,7 @@ exact original-file spans for citations, so sentences are packed here from their
 from __future__ import annotations
 
 import bisect
+import hashlib
 import logging
 from typing import Callable
 
@@ -96,7 +97,7 @@ def chunk_document(
 def _make_chunk(doc: Document, sec: Section, cs: int, ce: int, starts: list[int]) -> Chunk:
     rs, re_ = doc.raw_span(cs, ce)
     return Chunk(
-        id=f"{doc.sha256[:16]}:{cs}",
+        id=f"{chunk_key(doc)}:{cs}",
         file=doc.file,
         start=rs,
         end=re_,
@@ -109,6 +110,12 @@ def _make_chunk(doc: Document, sec: Section, cs: int, ce: int, starts: list[int]
         section=sec.title if sec.title != doc.title else None,
         author=sec.author,
     )
+
+
+def chunk_key(doc: Document) -> str:
+    """The id prefix of a document's chunks: its name and content, so that two files with the
+    same bytes (a copy under another name) get distinct chunk ids instead of overwriting each other."""
+    return hashlib.sha256(f"{doc.file}\0{doc.sha256}".encode()).hexdigest()[:16]
 
 
 def embed_text(chunk: Chunk) -> str:

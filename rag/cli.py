@@ -55,8 +55,8 @@ def cmd_index(args: argparse.Namespace) -> int:
         f"{r.chunks} chunks ({r.embedded} embedded now; added {len(r.added_files)}, "
         f"changed {len(r.changed_files)}, removed {len(r.removed_files)}) in {r.seconds['total']:.1f} s"
     )
-    for s in r.skipped:
-        print(f"skipped {s.file}: {s.reason}")
+    for s in r.skipped:  # the reason usually starts with "<file>: skipped: "
+        print(f"skipped {s.file}: {s.reason.removeprefix(f'{s.file}: skipped: ')}")
     return 0
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -45,7 +45,7 @@ class Settings:
     max_file_bytes: int = 50 * 1024 * 1024
     # OpenAI-compatible endpoint (chat and, optionally, embeddings)
     openai_base_url: str = "https://api.openai.com/v1"
-    openai_api_key: str = ""
+    openai_api_key: str = field(default="", repr=False)  # secrets stay out of reprs, logs and tracebacks
     model: str = "gpt-4o-mini"
     embed_model: str = "text-embedding-3-small"
     request_timeout: float = 60.0
@@ -60,7 +60,7 @@ class Settings:
     # UI
     host: str = "127.0.0.1"
     port: int = 7860
-    ui_auth: str = ""  # "user:password[,user2:password2]" or a path to such a file
+    ui_auth: str = field(default="", repr=False)  # "user:password[,user2:password2]" or a path to such a file
 
     def __post_init__(self) -> None:
         if self.generator not in GENERATORS:

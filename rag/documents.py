@@ -21,7 +21,10 @@ from .errors import DocumentError
 from .structure import detect_structure
 from .types import Document
 
-__all__ = ["SUPPORTED_SUFFIXES", "Skipped", "clean_text", "iter_files", "load_folder", "read_document"]
+__all__ = [
+    "SUPPORTED_SUFFIXES", "Skipped", "clean_text", "display_name", "iter_files", "list_files", "load_folder",
+    "read_document",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -39,12 +42,33 @@ class Skipped:
     file: str
     reason: str
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "file", display_name(self.file))
+
+
+def display_name(rel: str) -> str:
+    """A file name safe to print, log or store: bytes that are not UTF-8 (which os.walk hands
+    over as lone surrogates) are shown as \\xNN escapes."""
+    try:
+        return os.fsencode(rel).decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate that did not come from the file system
+        return rel.encode("utf-8", "backslashreplace").decode("utf-8")
+
 
 # ---- files ------------------------------------------------------------------------
 
 
 def _inside(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
+
+
+def _target(path: Path) -> Path | None:
+    """Where a path resolves to; None for a symlink loop (Path.resolve raises RuntimeError
+    for those before Python 3.13, OSError after)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return None
 
 
 def _walk(root: Path) -> tuple[list[Path], list[Path]]:
@@ -62,8 +86,8 @@ def _walk(root: Path) -> tuple[list[Path], list[Path]]:
             path = base / name
             if name.startswith(".") or path.suffix.lower() not in SUPPORTED_SUFFIXES:
                 continue
-            if path.is_symlink() and not _inside(path.resolve(), real_root):
-                outside.append(path)
+            if path.is_symlink() and not _inside(_target(path) or real_root.parent, real_root):
+                outside.append(path)  # escaping or looping: read_document says why it is skipped
             else:
                 files.append(path)
     key = lambda p: p.relative_to(root).as_posix()  # noqa: E731
@@ -75,6 +99,13 @@ def iter_files(root: Path) -> list[Path]:
     return _walk(root)[0]
 
 
+def list_files(root: Path) -> list[Path]:
+    """Every supported file under root to hand to read_document, sorted: iter_files plus the
+    symlinks that escape root (or loop), so that each is reported as skipped with its reason."""
+    files, outside = _walk(root)
+    return sorted(files + outside, key=lambda p: p.relative_to(root).as_posix())
+
+
 def load_folder(root: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[list[Document], list[Skipped]]:
     """Read every supported file under root; a file that cannot be read is logged and skipped."""
     if not root.is_dir():
@@ -84,10 +115,9 @@ def load_folder(root: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[list[Do
             f"pass a directory holding {', '.join(SUPPORTED_SUFFIXES)} files"
         )
     t0 = time.perf_counter()
-    files, outside = _walk(root)
     docs: list[Document] = []
     skipped: list[Skipped] = []
-    for path in sorted(files + outside, key=lambda p: p.relative_to(root).as_posix()):
+    for path in list_files(root):
         try:
             docs.append(read_document(path, root, max_bytes))
         except DocumentError as exc:
@@ -105,13 +135,26 @@ def read_document(path: Path, root: Path, max_bytes: int = DEFAULT_MAX_BYTES) ->
         rel = path.absolute().relative_to(root.absolute()).as_posix()
     except ValueError:
         raise DocumentError(
-            f"{path}: skipped: expected a file inside the indexed folder {root}; move it there or index its folder"
+            f"{display_name(str(path))}: skipped: expected a file inside the indexed folder {root}; "
+            "move it there or index its folder"
         ) from None
-    if path.is_symlink() and not _inside(path.resolve(), root.resolve()):
+    if display_name(rel) != rel:  # Chroma, JSON and the terminal all need UTF-8 names
         raise DocumentError(
-            f"{rel}: skipped: it is a symlink to {path.resolve()}, outside the indexed folder {root}; "
-            "copy the file into the folder or index its real location"
+            f"{display_name(rel)}: skipped: expected a UTF-8 file name, found bytes that are not UTF-8; "
+            "rename the file (e.g. convmv -f latin1 -t utf-8 --notest)"
         )
+    if path.is_symlink():
+        target = _target(path)
+        if target is None:
+            raise DocumentError(
+                f"{rel}: skipped: expected a symlink to a file, found one that cannot be resolved "
+                "(a symlink loop); remove or fix the link"
+            )
+        if not _inside(target, root.resolve()):
+            raise DocumentError(
+                f"{rel}: skipped: it is a symlink to {target}, outside the indexed folder {root}; "
+                "copy the file into the folder or index its real location"
+            )
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise DocumentError(
@@ -123,7 +166,7 @@ def read_document(path: Path, root: Path, max_bytes: int = DEFAULT_MAX_BYTES) ->
         if size > max_bytes:
             raise DocumentError(
                 f"{rel}: skipped: expected at most {max_bytes} bytes, found {size} bytes; "
-                "split the file or raise the size limit (max_bytes)"
+                "split the file or raise the limit (RAG_MAX_FILE_BYTES)"
             )
         data = path.read_bytes()
     except OSError as exc:

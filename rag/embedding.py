@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib.resources
 import logging
 import os
+import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Callable, Protocol, Sequence
 
@@ -20,6 +22,13 @@ Vectors = npt.NDArray[np.float32]
 Progress = Callable[[int], None]
 
 MAX_WORDPIECES = 256
+# Chosen with benchmarks/embed_tune.py on 2 shared cores (see benchmarks/results/embed_tune.json).
+DEFAULT_THREADS = 0  # 0 = every core
+DEFAULT_BATCH = 8
+# Questions and sentences are embedded again and again (evidence, then citations, then the next
+# question about the same passages); chunks are not. Only texts this short are cached.
+CACHE_CHARS = 600
+CACHE_SIZE = 8192
 
 
 class Embedder(Protocol):
@@ -53,7 +62,9 @@ class MiniLMEmbedder:
     name = "all-MiniLM-L6-v2-int8"
     dim = 384
 
-    def __init__(self, threads: int = 0, batch_size: int = 32) -> None:
+    def __init__(
+        self, threads: int = DEFAULT_THREADS, batch_size: int = DEFAULT_BATCH, spinning: bool = False
+    ) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -66,6 +77,9 @@ class MiniLMEmbedder:
         opts.intra_op_num_threads = threads or os.cpu_count() or 1
         opts.inter_op_num_threads = 1
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        # Busy-waiting worker threads only pay off on an idle machine; on a shared one they take
+        # the cycles the other worker needs and latency doubles (measured in embed_tune.py).
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         try:
             self.session = ort.InferenceSession(str(model), opts, providers=["CPUExecutionProvider"])
@@ -73,16 +87,44 @@ class MiniLMEmbedder:
             raise EmbeddingError(f"could not load the ONNX model {model}: {exc}") from exc
         self.input_names = {i.name for i in self.session.get_inputs()}
         self.batch_size = batch_size
+        self._cache: OrderedDict[str, Vectors] = OrderedDict()
+        self._cache_lock = threading.Lock()
+
+    def cache_clear(self) -> None:
+        """Forget cached embeddings of short texts (benchmarks measure uncached latency)."""
+        with self._cache_lock:
+            self._cache.clear()
 
     def count_wordpieces(self, text: str) -> int:
         """Word pieces including [CLS] and [SEP], as the model sees them before truncation."""
         return len(self.tokenizer.encode(text).ids)
 
     def embed(self, texts: Sequence[str], progress: Progress | None = None) -> Vectors:
-        """Embed in length-sorted batches so padding is minimal."""
+        """Embed in length-sorted batches so padding is minimal; short texts come from a cache."""
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        if not texts:
-            return out
+        todo: list[int] = []
+        with self._cache_lock:
+            for i, text in enumerate(texts):
+                hit = self._cache.get(text) if len(text) <= CACHE_CHARS else None
+                if hit is None:
+                    todo.append(i)
+                else:
+                    self._cache.move_to_end(text)
+                    out[i] = hit
+        if progress is not None and len(todo) < len(texts):
+            progress(len(texts) - len(todo))
+        if todo:
+            out[todo] = self._embed([texts[i] for i in todo], progress)
+            with self._cache_lock:
+                for i in todo:
+                    if len(texts[i]) <= CACHE_CHARS:
+                        self._cache[texts[i]] = out[i].copy()
+                while len(self._cache) > CACHE_SIZE:
+                    self._cache.popitem(last=False)
+        return out
+
+    def _embed(self, texts: Sequence[str], progress: Progress | None) -> Vectors:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
         encodings = self.tokenizer.encode_batch(list(texts))
         ids = [
             e.ids if len(e.ids) <= MAX_WORDPIECES else e.ids[: MAX_WORDPIECES - 1] + e.ids[-1:]

@@ -185,7 +185,17 @@ class OpenAIGenerator:
         return self._client
 
     def _chat(self, messages: list[prompts.Message], max_tokens: int) -> Iterator[str]:
-        """Stream the reply's text; every failure becomes a BackendError naming the URL and the fix."""
+        """Stream the reply's text; every failure becomes a BackendError naming the URL and the fix,
+        never the API key (some servers echo the Authorization header in their error bodies)."""
+        try:
+            yield from self._chat_unredacted(messages, max_tokens)
+        except BackendError as exc:
+            if len(self.api_key) < 8 or self.api_key not in str(exc):
+                raise
+            # the chained exception holds the key too: do not chain it
+            raise BackendError(str(exc).replace(self.api_key, "***")) from None
+
+    def _chat_unredacted(self, messages: list[prompts.Message], max_tokens: int) -> Iterator[str]:
         import openai
 
         client = self.connect()
@@ -348,7 +358,7 @@ Factory = Callable[[Settings], Generator]
 
 
 def _extractive(settings: Settings) -> Generator:
-    return ExtractiveGenerator(max_sentences=settings.max_answer_sentences, threshold=settings.refusal_threshold)
+    return ExtractiveGenerator(max_sentences=settings.max_answer_sentences)
 
 
 def _openai(settings: Settings) -> Generator:

@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
+import numpy as np
 from filelock import FileLock
 
 from . import citations
 from .chunking import chunk_document, embed_text
 from .config import Settings
-from .documents import Skipped, load_folder, read_document
+from .documents import Skipped, list_files, load_folder, read_document
 from .embedding import Embedder, get_embedder
 from .errors import BackendError, DocumentError, IndexNotFoundError, QuestionError
 from .evidence import Sentence, evidence_strength, idf_table, score_sentences
 from .generation import REFUSAL, Generator, Turn, get_generator
-from .retrieval import Mode, Retriever
-from .store import Store
+from .retrieval import Mode, Retriever, subqueries
+from .store import Snapshot, Store, check_index_dir, lock_path
 from .text import content_words
 from .types import Answer, Chunk, Document, Passage
 
@@ -45,15 +48,21 @@ class BuildReport:
 class Index:
     """An opened index: retrieval and answering over the indexed folder."""
 
-    def __init__(self, settings: Settings, store: Store, embedder: Embedder) -> None:
+    def __init__(
+        self, settings: Settings, store: Store, embedder: Embedder, snapshot: Snapshot | None = None
+    ) -> None:
         self.settings = settings
         self.store = store
         self.embedder = embedder
+        # One committed state, held for the life of this Index: a concurrent `rag index` never
+        # shows it half-written (passages come from these chunks; unknown dense ids are skipped).
+        snap = snapshot or store.snapshot()
         self.docs_root = Path(str(store.meta.get("docs_dir") or settings.docs_path))
-        self.chunks: list[Chunk] = store.chunks()
-        self.hashes = {c_file: sha for c_file, sha in store.file_hashes().items()}
+        self.chunks: list[Chunk] = snap.chunks
+        self.hashes = dict(snap.hashes)
+        self.generation = snap.generation
         self.retriever = Retriever(store, embedder, self.chunks, rrf_k=settings.rrf_k)
-        self.idf = idf_table([content_words(embed_text(c)) for c in self.chunks])
+        self.idf = _idf(self.retriever, self.chunks)
         self._docs: dict[str, tuple[tuple[int, int], Document | None]] = {}
         self._generators: dict[str, Generator] = {}
         self.report: BuildReport | None = None
@@ -74,28 +83,37 @@ class Index:
         settings = settings or Settings()
         report = BuildReport()
         t0 = time.perf_counter()
-        settings.persist_path.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(settings.persist_path / ".write.lock")):
-            docs, report.skipped = load_folder(settings.docs_path, settings.max_file_bytes)
-            report.files = len(docs)
-            t1 = time.perf_counter()
+        check_index_dir(settings)  # a read-only or uncreatable folder: say so before the lock fails
+        lock = lock_path(settings)
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        # one writer at a time, across processes (in server mode: per server and collection)
+        with FileLock(str(lock)):
+            tl = time.perf_counter()
             embedder = get_embedder(settings)
+            tm = time.perf_counter()
             if rebuild:
                 Store.reset(settings)
             store = Store(settings, embedder.name, embedder.dim, create=True)
-            if not store.compatible_chunking:
+            committed = store.committed_files()
+            damaged = store.discard_uncommitted()  # left half-written by a killed `rag index`
+            for f in damaged:
+                del committed[f]  # written again below, like a new file
+            rechunk = not store.compatible_chunking
+            if rechunk and committed:
                 log.warning("chunking settings changed since the last build: re-indexing every file")
-                Store.reset(settings)
-                store = Store(settings, embedder.name, embedder.dim, create=True)
-            stored = store.file_hashes()
-            current = {d.file: d for d in docs}
-            report.removed_files = sorted(set(stored) - set(current))
-            report.changed_files = sorted(f for f in current if f in stored and stored[f] != current[f].sha256)
-            report.added_files = sorted(f for f in current if f not in stored)
-            todo = [current[f] for f in report.changed_files + report.added_files]
-            new_chunks = [
-                c for d in todo for c in chunk_document(d, settings.chunk_tokens, settings.chunk_overlap)
-            ]
+            docs, unchanged, report.skipped = _read_folder(settings, {} if rechunk else committed)
+            report.files = len(docs) + len(unchanged)
+            t1 = time.perf_counter()
+            current = {**unchanged, **{d.file: d.sha256 for d in docs}}
+            report.removed_files = sorted(set(committed) - set(current))
+            report.changed_files = sorted(
+                f for f in current if f in committed and (rechunk or committed[f][0] != current[f])
+            )
+            report.added_files = sorted(f for f in current if f not in committed)
+            fresh = set(report.changed_files + report.added_files)
+            todo = [d for d in docs if d.file in fresh]
+            per_doc = {d.file: chunk_document(d, settings.chunk_tokens, settings.chunk_overlap) for d in todo}
+            new_chunks = [c for d in todo for c in per_doc[d.file]]
             t2 = time.perf_counter()
             total = len(new_chunks)
             done = 0
@@ -108,17 +126,26 @@ class Index:
 
             vectors = embedder.embed([embed_text(c) for c in new_chunks], progress=tick)
             t3 = time.perf_counter()
-            store.delete_files(report.removed_files + report.changed_files)
-            store.add(new_chunks, vectors, {d.file: d.sha256 for d in todo})
-            if store.meta.get("docs_dir") != str(settings.docs_path):
-                store.set_meta(docs_dir=str(settings.docs_path))
+            if todo or damaged or report.removed_files or store.meta.get("docs_dir") != str(settings.docs_path):
+                # new chunks first, then the commit, then the deletes: readers see the old
+                # files or the new ones, never a file with no chunks
+                store.add(new_chunks, vectors, {d.file: d.sha256 for d in todo})
+                files = {f: committed[f] for f in current if f not in per_doc}
+                files.update({f: (current[f], len(cs)) for f, cs in per_doc.items()})
+                store.commit(files, written=list(per_doc), docs_dir=str(settings.docs_path))
+                store.delete_superseded(list(per_doc), report.removed_files)
             t4 = time.perf_counter()
             report.embedded = total
-            index = cls(settings, store, embedder)
+            snapshot = None
+            if not committed or rechunk:  # everything was just written: no need to read it back
+                chunks = sorted(new_chunks, key=lambda c: (c.file, c.start))
+                snapshot = Snapshot(chunks, current, store.generation)
+            index = cls(settings, store, embedder, snapshot)
             report.chunks = len(index.chunks)
+            t5 = time.perf_counter()
             report.seconds = {
-                "read": t1 - t0, "chunk": t2 - t1, "embed": t3 - t2, "write": t4 - t3,
-                "open": time.perf_counter() - t4, "total": time.perf_counter() - t0,
+                "lock": tl - t0, "model": tm - tl, "read": t1 - tm, "chunk": t2 - t1, "embed": t3 - t2,
+                "write": t4 - t3, "open": t5 - t4, "total": t5 - t0,
             }
         index.report = report
         return index
@@ -155,8 +182,11 @@ class Index:
 
     # ---- querying -----------------------------------------------------------------
     def _check(self, question: str) -> str:
-        q = " ".join(question.split()) if isinstance(question, str) else ""
-        q = "".join(ch for ch in q if ch.isprintable())
+        if not isinstance(question, str):
+            raise QuestionError(f"expected the question as a str, found {type(question).__name__}: pass text")
+        q = " ".join(question.split())
+        if not q.isprintable():  # drop control and format characters: NUL, zero-width spaces, bidi marks
+            q = " ".join("".join(ch for ch in q if ch.isprintable()).split())
         if not q:
             raise QuestionError("the question is empty: type a question about the indexed documents")
         if len(q) > self.settings.max_question_chars:
@@ -172,6 +202,10 @@ class Index:
         """The k passages that best match the question (offsets into the original files)."""
         q = self._check(question)
         files = tuple(files) or self.settings.file_filter
+        if mode == "hybrid" and (parts := subqueries(q)):
+            # one batched model call for the question and its parts; the retriever's
+            # one-at-a-time embeds then hit the embedder's cache
+            self.embedder.embed([q, *parts])
         return self.retriever.retrieve(q, k or self.settings.top_k, self.settings.candidate_k, files, mode)
 
     def ask(
@@ -260,6 +294,50 @@ class Index:
         if name not in self._generators:
             self._generators[name] = get_generator(self.settings.replace(generator=name))
         return self._generators[name]
+
+
+def _read_folder(
+    settings: Settings, known: dict[str, tuple[str, int]]
+) -> tuple[list[Document], dict[str, str], list[Skipped]]:
+    """load_folder, except that a file whose bytes still hash to its committed sha256 is only
+    hashed, not decoded and cleaned again (that was most of an unchanged re-index).
+    Returns (documents read, unchanged file -> sha256, skipped files)."""
+    root = settings.docs_path
+    if not known or not root.is_dir():  # load_folder also says why a missing folder is wrong
+        everything, failed = load_folder(root, settings.max_file_bytes)
+        return everything, {}, failed
+    unchanged: dict[str, str] = {}
+    docs: list[Document] = []
+    skipped: list[Skipped] = []
+    for path in list_files(root):  # escaping symlinks too: reported as skipped on every run
+        rel = path.relative_to(root).as_posix()
+        entry = known.get(rel)
+        try:
+            if entry and not path.is_symlink() and path.stat().st_size <= settings.max_file_bytes:
+                if hashlib.sha256(path.read_bytes()).hexdigest() == entry[0]:
+                    unchanged[rel] = entry[0]
+                    continue
+            docs.append(read_document(path, root, settings.max_file_bytes))
+        except (OSError, DocumentError) as exc:
+            log.warning("%s", exc)
+            skipped.append(Skipped(rel, str(exc)))
+    return docs, unchanged, skipped
+
+
+def _idf(retriever: Retriever, chunks: Sequence[Chunk]) -> dict[str, float]:
+    """evidence.idf_table of the chunks' content words, read off the BM25 index's document
+    frequencies: the same tokens, and tokenising every chunk twice doubled the open time."""
+    try:
+        df = np.diff(np.asarray(retriever.bm25.scores["indptr"]))
+        vocab = retriever.bm25.vocab_dict
+    except (AttributeError, KeyError, TypeError):  # no chunks (no BM25 index) or another bm25s
+        return idf_table([content_words(embed_text(c)) for c in chunks])
+    n = len(chunks)
+    return {
+        str(t): math.log(1 + (n - int(df[i]) + 0.5) / (int(df[i]) + 0.5))
+        for t, i in vocab.items()
+        if t and t != "_empty_" and i < len(df) and df[i] > 0
+    }
 
 
 def is_refusal(text: str) -> bool:

@@ -65,7 +65,7 @@ def placeholders(template: str) -> list[str]:
     return list(names)
 
 
-def render(name: str, directory: Path | None = None, **values: object) -> str:
+def render(name: str, directory: Path | None = None, /, **values: object) -> str:
     """prompts/<name>.txt with its {placeholders} filled; ConfigError on a missing or odd one."""
     template = load_prompt(name, directory)
     fields = placeholders(template)
@@ -136,8 +136,9 @@ def build_context(passages: Sequence[Passage], budget: int) -> Context:
     """Number the passages [1]..[k] in retrieval order, within `budget` tokens.
 
     Passages are added whole while they fit; the first that does not fit is cut to its
-    leading sentences, and the rest are dropped. The first passage always appears, cut to
-    the budget if need be, so the model never gets an empty context.
+    leading sentences, and the rest are dropped. The first passage always appears (cut to
+    its first MIN_TRIMMED_TOKENS tokens at worst, even past a tiny budget), so the model
+    never gets an empty context.
     """
     blocks: list[str] = []
     trimmed = False

@@ -3,20 +3,34 @@
 Embedded (PersistentClient in a folder) by default; a Chroma server (HttpClient) when
 Settings.chroma_url is set. Vectors are always passed explicitly: Chroma's default
 embedding function downloads a model and must never run.
+
+Readers never see a half-written index. The collection's metadata holds the manifest of the
+committed files (file -> sha256, chunk count, generation) and every chunk records the
+generation that wrote it. A writer adds the new chunks, commits the new manifest in one
+metadata write, and only then deletes the chunks it superseded; `snapshot()` keeps only
+chunks the manifest names and re-reads when a commit (or a delete) overlapped its read.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import re
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 from urllib.parse import urlparse
 
 import numpy as np
 import numpy.typing as npt
 
 from .config import Settings
-from .errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError, RagError
+from .errors import ConfigError, IndexCorruptError, IndexMismatchError, IndexNotFoundError, RagError
 from .types import Chunk
 
 log = logging.getLogger(__name__)
@@ -24,6 +38,32 @@ log = logging.getLogger(__name__)
 # Bump when cleaning/chunking changes so that `build` re-chunks every file.
 PIPELINE_VERSION = 2
 _ADD_BATCH = 2000
+# Chroma's embedded get() binds one SQL variable per record: above ~30k it fails outright.
+_GET_PAGE = 5000
+_CLIENT_LOCK = threading.Lock()
+_SNAPSHOT_TRIES = 6
+# What Chroma keeps in an embedded index folder: the SQLite database and one folder per segment.
+_CHROMA_FILES = ("chroma.sqlite3", "chroma.sqlite3-wal", "chroma.sqlite3-shm", "chroma.sqlite3-journal")
+_SEGMENT_DIR = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One committed state of the index: its chunks (by file and position) and file hashes."""
+
+    chunks: list[Chunk]
+    hashes: dict[str, str]
+    generation: int
+
+
+def lock_path(settings: Settings) -> Path:
+    """The file lock that admits one writer at a time: in the index folder, or for a Chroma
+    server in a local lock folder, keyed by server and collection."""
+    if not settings.chroma_url:
+        return settings.persist_path / ".write.lock"
+    url = urlparse(settings.chroma_url)
+    key = re.sub(r"[^A-Za-z0-9.-]+", "_", f"{url.hostname}-{url.port}-{settings.collection}")
+    return Path(settings.local_cache_dir).expanduser() / "locks" / f"chroma-{key}.lock"
 
 
 def _client(settings: Settings, create: bool) -> Any:
@@ -53,13 +93,71 @@ def _client(settings: Settings, create: bool) -> Any:
             f"no index found in {path}: expected a folder made by `rag index`; "
             f"run `rag index --docs {settings.docs_dir}` first (or Index.build(settings))"
         )
+    check_index_dir(settings)
     try:
-        path.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+        with _CLIENT_LOCK:  # another thread's forget must not drop our System mid-construction
+            _forget_cached_system(str(path))
+            return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
     except Exception as exc:
         raise IndexCorruptError(
             f"cannot open the index in {path}: {exc}; rebuild it with `rag index --rebuild`"
         ) from exc
+
+
+def check_index_dir(settings: Settings) -> None:
+    """Create the embedded index folder if needed and make sure it can be written (Chroma writes
+    to it even to answer questions), or say why not and what to do. A no-op in server mode."""
+    if settings.chroma_url:
+        return
+    path = settings.persist_path
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot create the index folder {path} ({exc.strerror}): set RAG_PERSIST_DIR (or --persist) "
+            "to a folder you can write"
+        ) from exc
+    try:
+        with tempfile.TemporaryFile(dir=path):
+            pass
+        if (path / "chroma.sqlite3").exists():
+            with open(path / "chroma.sqlite3", "r+b"):
+                pass
+    except OSError as exc:
+        raise IndexCorruptError(
+            f"cannot use the index in {path}: expected a writable folder, found a read-only one "
+            f"({exc.strerror}); Chroma writes to it even to answer questions: make it "
+            f"writable (chmod -R u+w {path}) or copy it to a writable folder and pass that as --persist"
+        ) from exc
+
+
+def _move_aside(path: Path, reason: BaseException) -> None:
+    """Move the files Chroma owns in an index folder that cannot be opened into a new
+    .corrupt-* folder inside it; nothing else in the folder is touched or deleted."""
+    owned = [p for p in path.iterdir()
+             if p.name in _CHROMA_FILES or (p.is_dir() and _SEGMENT_DIR.fullmatch(p.name))]
+    if not owned:
+        return
+    dest = Path(tempfile.mkdtemp(prefix=".corrupt-", dir=path))
+    for p in owned:
+        os.replace(p, dest / p.name)
+    log.warning("the index in %s cannot be opened (%s): moved its files to %s (delete that folder "
+                "when you no longer need it) and building a new index", path, reason, dest)
+
+
+def _forget_cached_system(path: str) -> None:
+    """Make the next PersistentClient for path read what is on disk now.
+
+    Chroma keeps one System per path per process, and its in-memory vector index never sees
+    what another process (a `rag index` run) wrote later: queries return deleted ids, and
+    filtered queries or get(embeddings) fail with "Error finding id". Dropping the cached System
+    gives new Stores a current view; Stores opened earlier keep their own System (clients hold
+    a direct reference), whose stale view matches the snapshot their Index holds.
+    """
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    SharedSystemClient._identifier_to_system.pop(path, None)
+    SharedSystemClient._identifier_to_refcount.pop(path, None)
 
 
 class Store:
@@ -74,6 +172,8 @@ class Store:
             "chunk_tokens": settings.chunk_tokens,
             "chunk_overlap": settings.chunk_overlap,
             "pipeline_version": PIPELINE_VERSION,
+            "generation": 0,
+            "files": "{}",
         }
         try:
             if create:
@@ -88,7 +188,7 @@ class Store:
         except Exception as exc:
             if not create and "does not exist" in str(exc).lower():
                 raise IndexNotFoundError(
-                    f"the index in {settings.persist_path} has no collection {settings.collection!r}; "
+                    f"the index in {settings.chroma_url or settings.persist_path} has no collection {settings.collection!r}; "
                     "run `rag index` first"
                 ) from exc
             raise IndexCorruptError(
@@ -100,6 +200,11 @@ class Store:
                 f"the index was built with embedder {self.meta.get('embedder')!r} "
                 f"({self.meta.get('dim')} dims) but {embedder_name!r} ({dim} dims) is configured; "
                 "use the same RAG_EMBEDDER or rebuild with `rag index --rebuild`"
+            )
+        if not create and self.meta.get("files") is not None and self.generation == 0:
+            raise IndexNotFoundError(
+                f"the index in {settings.chroma_url or settings.persist_path} was never completed: its "
+                "first `rag index` stopped (killed or failed) before it committed any file; run `rag index` again"
             )
 
     @property
@@ -113,12 +218,21 @@ class Store:
 
     @classmethod
     def reset(cls, settings: Settings) -> None:
-        """Delete the collection (used by rebuilds)."""
-        client = _client(settings, create=True)
+        """Delete the collection (used by rebuilds). An embedded index too damaged to open is
+        moved aside instead, so that a rebuild from the documents always starts clean."""
+        check_index_dir(settings)  # read-only: say so rather than try to move anything
         try:
-            client.delete_collection(settings.collection)
-        except Exception:  # absent collection: nothing to delete
-            log.debug("no collection to delete", exc_info=True)
+            _client(settings, create=True).delete_collection(settings.collection)
+        except Exception as exc:  # chromadb raises many unrelated types here
+            if "does not exist" in str(exc).lower():
+                log.debug("no collection to delete")
+            elif settings.chroma_url:
+                raise RagError(
+                    f"cannot delete collection {settings.collection!r} on {settings.chroma_url}: {exc}; "
+                    "check the Chroma server's log"
+                ) from exc
+            else:
+                _move_aside(settings.persist_path, exc)
 
     def set_meta(self, **values: Any) -> None:
         """Record extra facts about the index (e.g. the indexed folder) in the collection."""
@@ -126,58 +240,201 @@ class Store:
         self.collection.modify(metadata=self.meta)
 
     def count(self) -> int:
-        """Number of stored chunks."""
+        """Number of stored chunks (committed or not)."""
         return int(self.collection.count())
 
+    # ---- the committed state ---------------------------------------------------------
+    @property
+    def generation(self) -> int:
+        """The number of commits so far."""
+        return int(self.meta.get("generation", 0))
+
+    def manifest(self) -> dict[str, tuple[str, int, int]] | None:
+        """Committed files -> (sha256, chunk count, generation); None for an index made before
+        manifests existed (its chunks are then all taken as committed)."""
+        raw = self.meta.get("files")
+        if raw is None:
+            return None
+        return {f: (str(v[0]), int(v[1]), int(v[2])) for f, v in json.loads(str(raw)).items()}
+
+    def committed_files(self) -> dict[str, tuple[str, int]]:
+        """Committed files -> (sha256, chunk count)."""
+        manifest = self.manifest()
+        if manifest is not None:
+            return {f: (v[0], v[1]) for f, v in manifest.items()}
+        counts: Counter[tuple[str, str]] = Counter(
+            (str(m["file"]), str(m["sha256"])) for _, _, m in self._records(["metadatas"])
+        )
+        return {f: (sha, n) for (f, sha), n in counts.items()}
+
+    def file_hashes(self) -> dict[str, str]:
+        """file -> sha256 of the content its committed chunks came from."""
+        return {f: v[0] for f, v in self.committed_files().items()}
+
+    def commit(self, files: dict[str, tuple[str, int]], written: Sequence[str], **extra: Any) -> int:
+        """Make the index these files (file -> (sha256, chunk count)), in one metadata write:
+        `written` files are the ones whose chunks add() just wrote, the others keep theirs,
+        files left out are dropped. Returns the new generation."""
+        gen = self.generation + 1
+        old = self.manifest() or {}
+        fresh = set(written)
+        manifest = {
+            f: [sha, n, gen if f in fresh else old.get(f, (sha, n, 0))[2]] for f, (sha, n) in sorted(files.items())
+        }
+        self.set_meta(
+            generation=gen,
+            files=json.dumps(manifest, separators=(",", ":")),
+            chunk_tokens=self.settings.chunk_tokens,
+            chunk_overlap=self.settings.chunk_overlap,
+            pipeline_version=PIPELINE_VERSION,
+            **extra,
+        )
+        return gen
+
     def add(self, chunks: Sequence[Chunk], vectors: npt.NDArray[np.float32], hashes: dict[str, str]) -> None:
-        """Write chunks with their vectors in bulk."""
+        """Write chunks with their vectors in bulk, stamped with the next generation; they
+        stay invisible to snapshot() until commit()."""
+        gen = self.generation + 1
         for lo in range(0, len(chunks), _ADD_BATCH):
             part = chunks[lo : lo + _ADD_BATCH]
             self.collection.upsert(
                 ids=[c.id for c in part],
                 embeddings=vectors[lo : lo + _ADD_BATCH],
                 documents=[c.text for c in part],
-                metadatas=[_meta(c, hashes[c.file]) for c in part],
+                metadatas=[_meta(c, hashes[c.file], gen) for c in part],
             )
+
+    def delete_superseded(self, written: Sequence[str], removed: Sequence[str]) -> None:
+        """After a commit: remove the chunks of removed files, and of written files the chunks
+        of earlier generations (records without a generation count as earlier)."""
+        if removed:
+            self.collection.delete(where={"file": {"$in": list(removed)}})
+        for f in written:
+            self.collection.delete(where={"$and": [{"file": f}, {"gen": {"$ne": self.generation}}]})
+
+    def discard_uncommitted(self) -> list[str]:
+        """Delete what a killed writer left behind (chunks added but never committed, chunks a
+        commit superseded but did not delete); return the committed files that lack chunks, to
+        be written again. One count() when there is nothing to repair. Writers only, under the lock."""
+        manifest = self.manifest()
+        if manifest is None or self.count() == sum(v[1] for v in manifest.values()):
+            return []
+        stale: list[str] = []
+        have: Counter[str] = Counter()
+        for cid, _, m in self._records(["metadatas"]):
+            if _committed(m, manifest):
+                have[str(m["file"])] += 1
+            else:
+                stale.append(cid)
+        for lo in range(0, len(stale), _GET_PAGE):
+            self.collection.delete(ids=stale[lo : lo + _GET_PAGE])
+        damaged = sorted(f for f, v in manifest.items() if have[f] != v[1])
+        log.warning("removed %d chunks an interrupted `rag index` left behind; %d files to index again",
+                    len(stale), len(damaged))
+        return damaged
 
     def delete_files(self, files: Sequence[str]) -> None:
         """Remove every chunk of these files."""
         if files:
             self.collection.delete(where={"file": {"$in": list(files)}})
 
-    def file_hashes(self) -> dict[str, str]:
-        """file -> sha256 of the content its stored chunks came from."""
-        got = self.collection.get(include=["metadatas"])
-        return {str(m["file"]): str(m["sha256"]) for m in got["metadatas"] or []}
+    # ---- reading ----------------------------------------------------------------------
+    def _records(self, include: list[str]) -> Iterator[tuple[str, str, Any]]:
+        """(id, document, metadata) of every stored record, a page at a time."""
+        offset = 0
+        while True:
+            got = self.collection.get(include=include, limit=_GET_PAGE, offset=offset)
+            ids = got["ids"]
+            docs = got.get("documents") or [""] * len(ids)
+            metas = got.get("metadatas") or [{}] * len(ids)
+            yield from zip(ids, docs, metas)
+            if len(ids) < _GET_PAGE:
+                return
+            offset += len(ids)
+
+    def _fresh_meta(self) -> dict[str, Any]:
+        coll = self.client.get_collection(name=self.settings.collection, embedding_function=None)
+        return dict(coll.metadata or {})
+
+    def snapshot(self) -> Snapshot:
+        """The committed chunks, consistent with one manifest: never a mix of two versions of a
+        file, never a file with some of its chunks missing (re-read when a writer overlapped)."""
+        prev_ids: set[str] | None = None
+        for attempt in range(_SNAPSHOT_TRIES):
+            before = self._fresh_meta()
+            records = {cid: (doc, m) for cid, doc, m in self._records(["metadatas", "documents"])}
+            self.meta = self._fresh_meta()
+            if before.get("generation") != self.meta.get("generation"):
+                prev_ids = None
+                continue  # a commit landed while we read
+            manifest = self.manifest()
+            chunks = [
+                _chunk(cid, doc, m)
+                for cid, (doc, m) in records.items()
+                if manifest is None or _committed(m, manifest)
+            ]
+            if manifest is None:
+                hashes = {c.file: str(records[c.id][1]["sha256"]) for c in chunks}
+                break
+            hashes = {f: v[0] for f, v in manifest.items()}
+            have = Counter(c.file for c in chunks)
+            missing = {f: (v[1], have.get(f, 0)) for f, v in manifest.items() if have.get(f, 0) != v[1]}
+            if not missing:
+                break
+            if prev_ids == set(records):  # the same records twice: not a race, a damaged index
+                log.warning("the index lacks chunks of %s (expected, found): %s; rebuild it with "
+                            "`rag index --rebuild`", len(missing), dict(list(missing.items())[:5]))
+                break
+            prev_ids = set(records)
+            time.sleep(0.05 * 2**attempt)  # deletes after a commit shift the pages: read again
+        else:
+            log.warning("the index kept changing while it was read; opened generation %s as read",
+                        self.meta.get("generation"))
+        chunks.sort(key=lambda c: (c.file, c.start))
+        return Snapshot(chunks, hashes, self.generation)
 
     def chunks(self) -> list[Chunk]:
-        """Every stored chunk, ordered by file and position."""
-        got = self.collection.get(include=["metadatas", "documents"])
-        out = [
-            _chunk(cid, doc, meta)
-            for cid, doc, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [])
-        ]
-        out.sort(key=lambda c: (c.file, c.start))
-        return out
+        """Every committed chunk, ordered by file and position."""
+        return self.snapshot().chunks
 
     def query(
         self, vector: npt.NDArray[np.float32], n: int, files: Sequence[str] = ()
     ) -> list[tuple[str, float]]:
         """Nearest chunk ids with cosine similarity, optionally only from some files."""
-        n = min(n, self.count())
         if n <= 0:
             return []
         where = {"file": {"$in": list(files)}} if files else None
-        res = self.collection.query(
+        kwargs: dict[str, Any] = dict(
             query_embeddings=[vector.astype(np.float32)], n_results=n, where=where, include=["distances"]
         )
+        try:
+            res = self.collection.query(**kwargs)
+        except Exception as exc:  # a stale embedded view or a rebuilt collection: reconnect once
+            log.info("dense search failed (%s); reconnecting to the store", exc)
+            try:
+                self.client = _client(self.settings, create=False)
+                self.collection = self.client.get_collection(
+                    name=self.settings.collection, embedding_function=None
+                )
+                res = self.collection.query(**kwargs)
+            except Exception as exc2:
+                raise RagError(
+                    f"dense search in collection {self.settings.collection!r} failed: {exc2}; "
+                    "check the index (`rag index`) or the Chroma server (RAG_CHROMA_URL)"
+                ) from exc2
         return [(cid, 1.0 - float(d)) for cid, d in zip(res["ids"][0], (res["distances"] or [[]])[0])]
 
 
-def _meta(c: Chunk, sha: str) -> dict[str, Any]:
+def _committed(m: Any, manifest: dict[str, tuple[str, int, int]]) -> bool:
+    entry = manifest.get(str(m.get("file")))
+    return entry is not None and entry[0] == m.get("sha256") and entry[2] == int(m.get("gen", 0))
+
+
+def _meta(c: Chunk, sha: str, gen: int) -> dict[str, Any]:
     return {
         "file": c.file,
         "sha256": sha,
+        "gen": gen,
         "start": c.start,
         "end": c.end,
         "line_start": c.line_start,

@@ -28,16 +28,22 @@ __all__ = [
     "check_upload",
     "clean_span",
     "corpus_html",
+    "escape",
     "generator_status",
+    "generators_html",
+    "header_html",
     "passage_html",
+    "printable",
     "readable_quotes",
     "safe_file_name",
+    "size_text",
     "sources_html",
     "transcript_html",
 ]
 
 CONTEXT_PARAGRAPHS = 2  # paragraphs shown before and after a cited span
 CONTEXT_CHARS = 2500  # at most this much text on either side of it
+QUESTION_CHARS = 600  # a longer question is shown cut, with its length
 _MARKER = re.compile(r"\s*\[(\d+)\]")
 _UNSUPPORTED_ON, _UNSUPPORTED_OFF = "\ue000", "\ue001"  # private-use sentinels, never in answers
 
@@ -111,7 +117,8 @@ def passage_html(index: Index, citation: Citation, paragraphs: int | None = CONT
     `paragraphs` is how many paragraphs to show on either side; None shows the whole file.
     """
     head = _source_head(citation, _title(index, citation.file))
-    doc = index.document(citation.file)
+    # only ever a file of the index (a name like ../x never reaches the disk)
+    doc = index.document(citation.file) if citation.file in index.hashes else None
     if doc is None:
         return (
             f'<div class="rg-viewer">{head}<p class="rg-warn">{_e(citation.file)} is missing or changed '
@@ -159,6 +166,15 @@ def _source_head(c: Citation, title: str = "", turn: int | None = None, active: 
 
 def _e(text: str) -> str:
     return html.escape(text, quote=True)
+
+
+escape = _e
+
+
+def printable(text: str) -> str:
+    """Text safe to put in a page: no control or format characters, no lone surrogates (which
+    cannot be sent as UTF-8); newlines and tabs kept, other spaces made plain."""
+    return "".join(ch if ch.isprintable() or ch in "\n\t" else " " if ch.isspace() else "" for ch in text)
 
 
 def _mark_unsupported(text: str, sentences: Sequence[str]) -> str:
@@ -238,8 +254,17 @@ def _meta(answer: Answer) -> str:
     return f'<div class="rg-meta">{_e(" · ".join(parts))}</div>'
 
 
+def _question_html(question: str) -> str:
+    shown = printable(question)
+    if not shown.strip():
+        return '<span class="rg-dim">(empty question)</span>'
+    if len(shown) <= QUESTION_CHARS:
+        return _e(shown)
+    return f'{_e(shown[:QUESTION_CHARS])}<span class="rg-dim">… ({len(question):,} characters)</span>'
+
+
 def _turn_html(t: ChatTurn, i: int) -> str:
-    question = _e(t.question) if t.question.strip() else '<span class="rg-dim">(empty question)</span>'
+    question = _question_html(t.question)
     out = [f'<div class="rg-turn" id="rg-turn-{i}"><div class="rg-q">{question}</div>']
     if t.stopped:
         out.append(f'<div class="rg-a rg-stopped"><p class="rg-text">{_e(t.partial)}</p>'
@@ -332,6 +357,25 @@ def corpus_html(index: Index, indexed_at: str, skipped: Sequence[tuple[str, str]
     )
 
 
+def header_html(index: Index | None, indexed_at: str) -> str:
+    """The page header: the product, and what is indexed since when."""
+    files = f"{len(index.files)} files · {len(index.chunks)} chunks" if index else "no index"
+    return (
+        '<div class="rg-header"><span class="rg-logo">rag</span><span class="rg-tag">cited answers from '
+        f'your documents</span><span class="rg-status">{_e(files)} · indexed {_e(indexed_at)}'
+        ' · <a href="?view=api" title="Call the ask endpoint from Python with gradio_client">API</a></span></div>'
+    )
+
+
+def generators_html(status: dict[str, str]) -> str:
+    """Each generator and whether it can run here (generator_status)."""
+    rows = "".join(
+        f'<tr><td><b>{_e(n)}</b></td><td>{"available" if not why else "unavailable: " + _e(why)}</td></tr>'
+        for n, why in status.items()
+    )
+    return f'<div class="rg-panel-title">Generators</div><table class="rg-table rg-gens">{rows}</table>'
+
+
 def generator_status(settings: Settings) -> dict[str, str]:
     """Each generator mapped to "" when it can run here, else why it cannot."""
     from .generation import REGISTRY
@@ -371,6 +415,13 @@ def safe_file_name(name: str) -> str:
     return f"{stem}.{suffix.lower()}" if suffix else stem
 
 
+def size_text(n: int) -> str:
+    """A file size for people: 50 MB, 1.5 MB, 293 KB."""
+    if n >= 2**20:
+        return f"{n / 2**20:.1f}".removesuffix(".0") + " MB"
+    return f"{max(1, round(n / 2**10))} KB"
+
+
 def check_upload(path: Path, name: str, max_bytes: int) -> str:
     """Why an uploaded file cannot be indexed ("" when it looks fine)."""
     suffix = PurePath(name).suffix.lower()
@@ -378,7 +429,7 @@ def check_upload(path: Path, name: str, max_bytes: int) -> str:
         return f"expected {', '.join(UPLOAD_SUFFIXES)}, found {suffix or 'no extension'}; convert it to text or PDF"
     size = path.stat().st_size
     if size > max_bytes:
-        return f"{size / 2**20:.1f} MB is over the {max_bytes / 2**20:.0f} MB limit; split the file"
+        return f"{size_text(size)} is over the {size_text(max_bytes)} limit (RAG_MAX_FILE_BYTES); split the file"
     if size == 0:
         return "the file is empty"
     with path.open("rb") as f:
