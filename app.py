@@ -14,12 +14,15 @@ through the source viewer, which shows files of the index and nothing else. Uplo
 .md, .pdf up to RAG_MAX_FILE_BYTES, checked before they reach the documents folder.
 
 Queue. At most ANSWER_LIMIT answers run at once, the chat and the API sharing one limit:
-answering is CPU-bound (the embedding model already uses every core, and the local model has
-one slot), so more at once only adds contention; on a 2-core machine 20 users asking
-non-stop get p50 ≈ 4-7 s (benchmarks/load.py). Opening a passage never waits behind an
-answer; one index build runs at a time while the old index keeps answering. Up to QUEUE_SIZE
-events wait (3x the 20 concurrent users tested, about half a minute of answers); past that
-a caller is told at once that the queue is full rather than left waiting.
+answering is CPU-bound (the embedding model already uses every core, the local model has one
+slot), so more at once only adds contention. Measured with benchmarks/load.py, 20 users
+asking non-stop on a shared 2-core machine: limits 1 / 2 / 4 gave 2.0 / 2.8 / 2.6 answers/s
+(p50 8.6 / 6.5 / 6.4 s); with a full rebuild running the whole minute, limit 2 gave p50
+7.6 s, p95 15 s, no errors. (A remote OpenAI endpoint waits on the network instead: raise the
+limit there.) Opening a passage never waits behind an answer; one index build runs at a time
+while the old index keeps answering. Up to QUEUE_SIZE events wait (3x the 20 users tested,
+about 25 s of answers here); past that a caller is told "Queue is full" at once instead of
+waiting without end.
 """
 
 from __future__ import annotations

@@ -256,7 +256,7 @@ def table(r: dict[str, Any]) -> str:
         ("latency p50 / p95 / max", f"{lat.get('p50_ms', 0) / 1e3:.2f} / {lat.get('p95_ms', 0) / 1e3:.2f} / "
                                     f"{lat['max_ms'] / 1e3:.2f} s"),
         ("re-indexes ok (of)", f"{ok_reindex} ({len(r['reindexes'])}): "
-         + ", ".join(f"{'rebuild' if x['rebuild'] else 'add' if 'added' in x else 'remove'} {x['seconds']} s"
+         + ", ".join(f"{'rebuild+add' if x['rebuild'] else 'add' if 'added' in x else 'remove'} {x['seconds']} s"
                      for x in r["reindexes"])),
     ]
     width = max(len(k) for k, _ in rows)
@@ -310,7 +310,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--auth", help="user:password when the app has RAG_UI_AUTH")
     ap.add_argument("--out", type=Path, default=RESULTS / "load.json")
     args = ap.parse_args(argv)
-    auth: Auth = tuple(args.auth.split(":", 1)) if args.auth else None  # type: ignore[assignment]
+    user, _, password = (args.auth or "").partition(":")
+    auth: Auth = (user, password) if args.auth else None
     if args.url:
         if urllib.parse.urlparse(args.url).hostname not in ("127.0.0.1", "localhost") or not args.docs:
             ap.error("--url must be an app on 127.0.0.1 and needs --docs")

@@ -67,8 +67,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     index = Index.open(settings)
     files = tuple(args.file or ())
     if args.json:
-        answer = index.ask(args.question, k=args.k, files=files)
-        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        print(json.dumps(index.ask(args.question, k=args.k, files=files).to_dict(), ensure_ascii=False, indent=2))
         return 0
     answer = None
     for item in index.stream(args.question, k=args.k, files=files):

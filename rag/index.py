@@ -133,7 +133,7 @@ class Index:
                 files = {f: committed[f] for f in current if f not in per_doc}
                 files.update({f: (current[f], len(cs)) for f, cs in per_doc.items()})
                 store.commit(files, written=list(per_doc), docs_dir=str(settings.docs_path))
-                store.delete_superseded(list(per_doc), report.removed_files)
+                store.delete_superseded(report.changed_files + damaged, report.removed_files)
             t4 = time.perf_counter()
             report.embedded = total
             snapshot = None

@@ -393,15 +393,16 @@ def test_upload_names_stay_in_the_documents_folder(app: dict[str, Any]) -> None:
     (docs / "linked.txt").symlink_to(outside)  # a dangling link: writing through it would create outside.txt
     s = UISession(app["url"])
     text = b"Evil notes: the Quorbish treaty was signed in Vexford in 1703.\n"
-    names = ["../evil.txt", "../../../../tmp/evil2.txt", "..\\..\\evil3.txt", "linked.txt"]
+    names = ["../evil.txt", "../../../../tmp/evil2.txt", "..\\..\\evil3.txt", "linked.txt",
+             "<img src=x onerror=alert(1)>.txt"]
     uploaded = [{"path": multipart_upload(app["url"], n, text + n.encode()), "orig_name": n,
                  "meta": {"_type": "gradio.FileData"}} for n in names]
     status = s.output("upload", [uploaded], timeout=300)[0]
-    assert "Index updated" in status, status
+    assert "Index updated" in status and "<img" not in status, status
     assert not (tmp / "evil.txt").exists() and not Path("/tmp/evil2.txt").exists() and not outside.exists()
     assert not (docs.parent / "evil.txt").exists() and not (docs.parent / "evil3.txt").exists()
     added = sorted(p.name for p in docs.iterdir() if p.is_file() and p.read_bytes().startswith(b"Evil notes"))
-    assert added == ["evil.txt", "evil2.txt", "evil3.txt", "linked-2.txt"], added
+    assert added == ["evil.txt", "evil2.txt", "evil3.txt", "img_src_x_onerror_alert_1.txt", "linked-2.txt"], added
     assert (docs / "linked.txt").is_symlink()
 
 
@@ -484,10 +485,12 @@ def test_bad_questions_get_a_message_and_the_page_keeps_working(page: Any) -> No
     assert len(bubble) < 1000 and "(102,400 characters)" in bubble
 
     box = page.locator("#rg-question textarea")
+    # LONE becomes a lone surrogate in the page (the way here would turn it into U+FFFD)
     for value, expect in [("\u0000\u0007\u001b\u200b", "question is empty"),
-                          ("\ud800\u202e\u0000 " + QUESTION + " \u200d🤖 e\u0301", "rg-done")]:
+                          ("LONE\u202e\u0000 " + QUESTION + " \u200d🤖 e\u0301", "rg-done")]:
         before = page.locator("#rg-chat .rg-turn").count()
-        box.evaluate("(el, v) => { el.value = v; el.dispatchEvent(new Event('input', {bubbles: true})); }", value)
+        box.evaluate("(el, v) => { el.value = v.replace('LONE', String.fromCharCode(0xD800));"
+                     " el.dispatchEvent(new Event('input', {bubbles: true})); }", value)
         box.press("Enter")
         turn = page.locator("#rg-chat .rg-turn").nth(before).locator(".rg-a.rg-done, .rg-a.rg-refused, .rg-a.rg-error")
         turn.wait_for(timeout=120_000)
@@ -515,8 +518,10 @@ def test_bad_questions_over_the_api_are_messages(app: dict[str, Any]) -> None:
         kind, msg = call_api(app["url"], [QUESTION, 0, generator, []])
         assert kind == "error" and "unknown generator" in msg and "expected one of extractive" in msg, msg
     s = UISession(app["url"])  # the chat's own event: a lone surrogate used to break the reply
-    last = s.run("chat_turn", ["\ud800 " + QUESTION, None, "extractive", 5, []])[-1]
-    assert last["msg"] == "process_completed" and last["success"] and "rg-done" in last["output"]["data"][0]
+    last = s.run("chat_turn", ["\ud800<img src=x onerror=alert(1)> " + QUESTION, None, "extractive", 5, []])[-1]
+    assert last["msg"] == "process_completed" and last["success"], last
+    chat = last["output"]["data"][0]
+    assert "rg-done" in chat and "<img" not in chat and "&lt;img src=x onerror=alert(1)&gt;" in chat
 
 
 def test_a_full_queue_says_so_at_once(app: dict[str, Any], llm: FailingLLM) -> None:
