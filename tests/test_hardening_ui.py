@@ -19,7 +19,6 @@ import sys
 import threading
 import time
 import urllib.error
-import urllib.request
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -189,9 +188,14 @@ def call_api(url: str, data: list[Any]) -> tuple[str, Any]:
     assert status == 200, text
     event_id = json.loads(text)["event_id"]
     status, text = fetch(url, target=f"/gradio_api/call/ask/{event_id}")
-    kind = text.split("event:", 1)[1].split("\n", 1)[0].strip()
-    payload = json.loads(text.split("data:", 1)[1].strip())
-    return kind, payload[0] if kind == "complete" else (payload or {}).get("error") if isinstance(payload, dict) else payload
+    for block in text.split("\n\n"):  # server-sent events; heartbeats may come first
+        lines = dict(line.split(": ", 1) for line in block.strip().splitlines() if ": " in line)
+        if lines.get("event") in ("complete", "error"):
+            payload = json.loads(lines["data"])
+            if lines["event"] == "complete":
+                return "complete", payload[0]
+            return "error", payload.get("error") if isinstance(payload, dict) else payload
+    raise AssertionError(f"no result in {text[:500]}")
 
 
 # ---- binding ---------------------------------------------------------------------------
@@ -265,7 +269,9 @@ def auth_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
         stop_app(proc)
 
 
-def test_without_login_the_page_and_every_api_route_are_refused(auth_app: dict[str, Any]) -> None:
+def test_without_login_the_page_and_every_api_route_are_refused(auth_app: dict[str, Any], app: dict[str, Any]) -> None:
+    status, page = fetch(app["url"])
+    assert status == 200 and "rg-question" in page  # the control: without RAG_UI_AUTH the page has the app
     url = auth_app["url"]
     status, page = fetch(url)
     assert status == 200 and "rg-question" not in page and "Re-index" not in page  # the login form only
@@ -288,6 +294,7 @@ def test_without_login_the_page_and_every_api_route_are_refused(auth_app: dict[s
         UISession(url, ("bob", "wrong"))
 
 
+@pytest.mark.browser
 def test_with_login_the_api_and_the_page_work(auth_app: dict[str, Any], context: Any) -> None:
     c = client(auth_app["url"], ("alice", "wonder,land"))  # a password with a comma, from the file
     answer = c.predict(question="What does the alpha document say?", api_name="/ask")
