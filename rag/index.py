@@ -57,6 +57,7 @@ class Index:
         # One committed state, held for the life of this Index: a concurrent `rag index` never
         # shows it half-written (passages come from these chunks; unknown dense ids are skipped).
         snap = snapshot or store.snapshot()
+        store.pin(snap)
         self.docs_root = Path(str(store.meta.get("docs_dir") or settings.docs_path))
         self.chunks: list[Chunk] = snap.chunks
         self.hashes = dict(snap.hashes)

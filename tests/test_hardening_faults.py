@@ -264,10 +264,9 @@ def test_kill_9_of_the_first_build_is_no_index_until_the_next_build(tmp_path: Pa
 
 @pytest.fixture()
 def built(small_corpus: Path, tmp_path: Path) -> tuple[Path, Settings]:
-    """tests/data/small indexed by `rag index` (in a child, so that no Chroma of this process has it open)."""
+    """tests/data/small indexed, with a file of the user's in the index folder."""
     settings = Settings(docs_dir=str(small_corpus), persist_dir=str(tmp_path / "idx"))
-    r = rag("index", "--docs", str(small_corpus), "--persist", settings.persist_dir)
-    assert r.returncode == 0, r.stderr
+    Index.build(settings)
     (settings.persist_path / "my notes.txt").write_text("not Chroma's: must survive a rebuild")
     return small_corpus, settings
 
