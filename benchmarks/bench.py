@@ -1,6 +1,6 @@
 """The benchmark suite: our pipeline against LlamaIndex's default one, measured in the same run.
 
-    rag bench [--runs 3] [--queries 200] [--asks 40] [--local] [--quick]
+    rag bench [--runs 3] [--queries 200] [--asks 40] [--local] [--server] [--quick]
     rag bench embed ...    the embedding model alone (benchmarks/embed_tune.py)
     rag bench scale ...    1k / 10k / 100k chunks (benchmarks/scale.py)
 
@@ -18,8 +18,10 @@ import os
 import shutil
 import subprocess
 import sys
+import socket
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -108,6 +110,37 @@ def render(rows: list[tuple[str, float, float, str]]) -> tuple[str, str]:
     return text, markdown_table(header, body)
 
 
+def server_mode(tmp: Path, common: dict[str, Any]) -> dict[str, Any]:
+    """One cold build and the query run of our pipeline against a real `chroma run` server."""
+    chroma = Path(sys.executable).with_name("chroma")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen([str(chroma), "run", "--path", str(tmp / "server"), "--host", "127.0.0.1",
+                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError(f"`chroma run` did not answer on {url}") from None
+                time.sleep(0.3)
+        store = {"chroma_url": url, "collection": "bench", "local_cache_dir": str(tmp / "cache")}
+        log("server mode: cold build ...")
+        cold = run_worker("ours_cold", {"dir": str(tmp / "server-run"), "run": 0, "store": store})
+        log("server mode: queries ...")
+        queries = run_worker("ours_queries", {**common, "docs": str(tmp / "server-run" / "docs"),
+                                              "persist": str(tmp / "server-run" / "index"), "store": store})
+        return {"cold": cold, "queries": queries}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
 def suite(args: argparse.Namespace) -> int:
     """Run everything, print the table, write bench.json / bench.md."""
     started = time.perf_counter()
@@ -129,9 +162,18 @@ def suite(args: argparse.Namespace) -> int:
                                          "persist": str(tmp / "ours0" / "index")})
         log("LlamaIndex queries ...")
         tq = run_worker("llamaindex_queries", {**common, "persist": str(tmp / "li0" / "index")})
+        server = server_mode(tmp, {**common, "local": False}) if args.server else None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     rows = summarize(ours, theirs, oq, tq)
+    nan = float("nan")
+    if server:
+        rows += [
+            ("server mode: cold index (s)", server["cold"]["cold"]["total"], nan, "ours, `chroma run` on loopback"),
+            ("server mode: open (s)", server["queries"]["open_s"], nan, ""),
+            ("server mode: retrieve p50 (ms)", server["queries"]["retrieve"]["p50_ms"], nan, ""),
+            ("server mode: retrieve p95 (ms)", server["queries"]["retrieve"]["p95_ms"], nan, ""),
+        ]
     text, md = render(rows)
     cold_over_raw = [r["cold"]["total"] / r["raw_embed"]["seconds"] for r in ours]
     raw_rate = med(ours, "raw_embed", "passages_per_s")
@@ -150,7 +192,7 @@ def suite(args: argparse.Namespace) -> int:
             "table": [{"metric": m, "ours": a, "llamaindex": b, "ratio": ratio(a, b), "note": n}
                       for m, a, b, n in rows],
             "cold_over_raw_embed": cold_over_raw, "ours_runs": ours, "llamaindex_runs": theirs,
-            "ours_queries": oq, "llamaindex_queries": tq}
+            "ours_queries": oq, "llamaindex_queries": tq, "server_mode": server}
     out = Path(args.out)
     write_json(out / "bench.json", json.loads(json.dumps(data, default=str).replace("NaN", "null")))
     (out / "bench.md").write_text(
@@ -182,6 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--asks", type=int, default=40, help="extractive / MockLLM asks")
     ap.add_argument("--local", action="store_true", help="also ask the local LLM (minutes)")
     ap.add_argument("--local-questions", type=int, default=5)
+    ap.add_argument("--server", action="store_true", help="also measure ours against a `chroma run` server")
     ap.add_argument("--quick", action="store_true", help="1 run, 40 queries, 8 asks")
     ap.add_argument("--out", default=str(RESULTS), help="folder for bench.json / bench.md")
     args = ap.parse_args(argv)

@@ -37,7 +37,7 @@ def ours_cold(job: dict[str, Any]) -> dict[str, Any]:
 
     run = Path(job["dir"])
     docs = copy_seeds(run / "docs")
-    settings = Settings(docs_dir=str(docs), persist_dir=str(run / "index"))
+    settings = Settings(docs_dir=str(docs), persist_dir=str(run / "index"), **job.get("store", {}))
     t = time.perf_counter()
     embedder = get_embedder(settings)
     model_s = time.perf_counter() - t
@@ -84,7 +84,7 @@ def ours_queries(job: dict[str, Any]) -> dict[str, Any]:
     from rag.embedding import get_embedder
     from rag.retrieval import subqueries
 
-    settings = Settings(docs_dir=job["docs"], persist_dir=job["persist"])
+    settings = Settings(docs_dir=job["docs"], persist_dir=job["persist"], **job.get("store", {}))
     get_embedder(settings)  # the model load is reported by the cold runs, not as open time
     t = time.perf_counter()
     index = Index.open(settings)

@@ -38,8 +38,8 @@ log = logging.getLogger(__name__)
 # Bump when cleaning/chunking changes so that `build` re-chunks every file.
 PIPELINE_VERSION = 2
 _ADD_BATCH = 2000
-# Chroma's embedded get() binds one SQL variable per record: above ~30k it fails outright.
-_GET_PAGE = 5000
+# Chroma's embedded get() binds one SQL variable per record: above ~32k it fails outright.
+_GET_PAGE = 10000
 _DELETE_FILES = 500
 _EXACT_MAX = 2000  # a file filter matching at most this many chunks is ranked exactly
 _CLIENT_LOCK = threading.Lock()
