@@ -270,6 +270,7 @@ def worker_query(job: dict[str, Any]) -> dict[str, Any]:
         "dense_chroma": percentiles(chroma), "bm25": percentiles(bm25),
         "dense_numpy": percentiles(numpy_lat), "numpy_load_vectors_s": round(load_vectors_s, 2),
         "numpy_matrix_mb": round(matrix.nbytes / 2**20, 1), "peak_rss_mb": peak_rss_mb(),
+        "loadavg_1min": round(os.getloadavg()[0], 2),
     }
 
 
@@ -291,7 +292,7 @@ def table(results: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
     header = ["chunks", "files", "disk MB", "build s", "write s", "write chunks/s", "open s",
               "RSS after open MB", "peak RSS query MB", "unchanged re-index s", "retrieve p50 ms",
               "retrieve p95 ms", "single-part p95 ms", "one-file filter p95 ms", "Chroma dense p50 ms",
-              "numpy dense p50 ms", "BM25 p50 ms"]
+              "numpy dense p50 ms", "BM25 p50 ms", "load avg (1 min)"]
     rows = []
     for r in results:
         b, q = r["build"], r["query"]
@@ -300,7 +301,7 @@ def table(results: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
             round(b["chunks"] / max(b["build"]["write"], 1e-9)), q["open_s"], q["rss_after_open_mb"],
             q["peak_rss_mb"], b["unchanged"]["total"], q["retrieve"]["p50_ms"], q["retrieve"]["p95_ms"],
             q["retrieve_single_part"]["p95_ms"], q["retrieve_one_file"]["p95_ms"], q["dense_chroma"]["p50_ms"],
-            q["dense_numpy"]["p50_ms"], q["bm25"]["p50_ms"],
+            q["dense_numpy"]["p50_ms"], q["bm25"]["p50_ms"], q.get("loadavg_1min", ""),
         ])
     return header, rows
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .embedding import Embedder
+from .embedding import Embedder, Vectors
 from .evidence import lexical_overlap
 from .text import content_words, sentence_spans
 from .types import Citation, Document, Passage
@@ -37,6 +37,8 @@ MAX_RANGE = 20  # "[1-3]" means 1, 2, 3; a longer "range" is more likely a date 
 SUPPORT_THRESHOLD = 0.45
 WIDEN_RATIO = 0.9  # take the neighbouring sentence too when it scores this close to the best
 SECOND_RATIO = 0.6  # a non-adjacent sentence adding missing words must score this close
+REPAIR_THRESHOLD = 0.6  # support needed to cite a sentence to a passage its markers did not name
+REPAIR_MARGIN = 0.1  # ... and by how much it must beat the support of the named passages
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,8 @@ class Resolved:
     citations: list[Citation] = field(default_factory=list)
     unsupported: list[str] = field(default_factory=list)
     dropped: int = 0  # markers that named no shown passage or failed verification
+    remapped: int = 0  # sentences cited to another passage than their markers named
+    inferred: int = 0  # sentences without markers given the citation that supports them
 
 
 def marker_numbers(m: re.Match[str]) -> tuple[int, ...]:
@@ -82,8 +86,8 @@ def parse_claims(text: str) -> list[Claim]:
     """Split an answer into sentences with their markers.
 
     "[1][2]", "[1, 2]", "[1-3]", "x. [1]" (a marker after the full stop belongs to the
-    sentence before it) all work. A line holding only markers adds them to the sentence
-    before it; a "Sources: [1], [2]" line names no sentence and is left out.
+    sentence before it) all work. A line holding only markers (or a stray closing quote)
+    belongs to the sentence before it; a "Sources: [1], [2]" line names no sentence and is left out.
     """
     norm = _MARKERS_AFTER_STOP.sub(lambda m: f" {m.group(3).strip()}{m.group(1)}{m.group(2)}", text.strip())
     claims: list[Claim] = []
@@ -97,10 +101,10 @@ def parse_claims(text: str) -> list[Claim]:
         plain = strip_markers(sent)
         if _LABEL_ONLY.match(plain):
             continue  # "Sources: [1], [2]" cites no sentence in particular
-        if not plain:
+        if not re.search(r"\w", plain):  # only markers, or a stray closing quote: not a sentence
             if claims:
                 last = claims[-1]
-                claims[-1] = Claim(last.text, last.markers + nums, last.sep)
+                claims[-1] = Claim(last.text + plain, last.markers + nums, last.sep)
             else:
                 pending += nums
             continue
@@ -179,6 +183,64 @@ def _numbers_ok(claim: str, support_text: str) -> bool:
     return all(n in have for n in _DIGITS.findall(claim))
 
 
+class _SentenceBank:
+    """Sentences of the passages and their vectors, embedded once, on first need."""
+
+    def __init__(self, passages: Sequence[Passage], embedder: Embedder) -> None:
+        self.passages = passages
+        self.embedder = embedder
+        self.cands: dict[int, list[_Cand]] = {}
+        self.vecs: dict[int, Vectors] = {}
+
+    def load(self, numbers: Iterable[int], extra: Sequence[str] = ()) -> Vectors:
+        """Embed the sentences of passages `numbers` (1-based) not loaded yet, in one batch with
+        `extra` texts; return the vectors of `extra`."""
+        todo = sorted({n for n in numbers if n not in self.cands})
+        groups = {n: [_Cand(n, s, e, self.passages[n - 1].text[s:e])
+                      for s, e in sentence_spans(self.passages[n - 1].text)] for n in todo}
+        texts = list(extra) + [c.text for n in todo for c in groups[n]]
+        vecs = self.embedder.embed(texts) if texts else np.zeros((0, 1), dtype=np.float32)
+        pos = len(extra)
+        for n in todo:
+            self.cands[n], self.vecs[n] = groups[n], vecs[pos : pos + len(groups[n])]
+            pos += len(groups[n])
+        return vecs[: len(extra)]
+
+
+@dataclass
+class _Support:
+    citations: list[Citation]  # verified, not numbered yet
+    score: float  # the best cited sentence's support for the claim
+    text: str  # the cited sentences and the passage header, for the numbers check
+
+
+def _support(
+    n: int, terms: Sequence[str], claim_vec: Vectors, bank: _SentenceBank, docs: Mapping[str, Document],
+    idf: Mapping[str, float],
+) -> _Support | None:
+    """Passage n's best support for a claim, narrowed to sentence spans; None if nothing verifies."""
+    group = bank.cands.get(n, [])
+    if not group:
+        return None
+    p = bank.passages[n - 1]
+    sims = bank.vecs[n] @ claim_vec
+    scores = [0.5 * max(float(sim), 0.0) + 0.5 * lexical_overlap(terms, p.header + " " + c.text, idf)
+              for sim, c in zip(sims, group)]
+    doc = docs[p.file]
+    cits: list[Citation] = []
+    texts: list[str] = []
+    for s, e in _narrow(terms, scores, group, idf):
+        cit = cite_span(0, doc, p, s, e)
+        if verify(cit, doc.raw):
+            cits.append(cit)
+            texts.append(p.text[s:e])
+        else:
+            log.warning("citation to %s:%d-%d failed verification; dropped", cit.file, cit.start, cit.end)
+    if not cits:
+        return None
+    return _Support(cits, max(scores), " ".join(texts + [p.header]))
+
+
 def resolve(
     text: str,
     passages: Sequence[Passage],
@@ -186,77 +248,80 @@ def resolve(
     embedder: Embedder,
     idf: Mapping[str, float],
     support_threshold: float = SUPPORT_THRESHOLD,
+    repair: bool = True,
 ) -> Resolved:
     """Turn generated text with passage markers into text with verified, renumbered citations.
 
     Marker n names passages[n - 1]. A marker naming no passage (out of range, or a passage
-    whose file changed since indexing) is removed and counted in `dropped`; so is a span
-    whose quote does not verify against the original file. An answer sentence is
-    unsupported when no verified citation supports it well enough (embedding + lexical
-    similarity of its best cited sentence below `support_threshold`, or a number in it
-    that its cited sentences do not contain).
+    whose file changed since indexing) is removed and counted in `dropped`; so is one whose
+    spans do not verify against the original file. An answer sentence is supported when its
+    best cited sentence is similar enough (embedding + lexical, `support_threshold`) and
+    contains every number the sentence states.
+
+    With `repair`, a sentence its markers do not support (or that has none) is cited to the
+    passage sentence that supports it best, when that one clearly does (REPAIR_THRESHOLD,
+    numbers included): small models often copy a sentence and write the wrong [n], or none.
+    Those are counted in `remapped` and `inferred`. Sentences still unsupported are listed
+    in `unsupported`, and kept in the text.
     """
     claims = parse_claims(text)
     out = Resolved(text="")
-    cands: dict[int, list[_Cand]] = {}
-    for cl in claims:
-        for n in cl.markers:
-            if 1 <= n <= len(passages) and n not in cands and passages[n - 1].file in docs:
-                p = passages[n - 1]
-                cands[n] = [_Cand(n, s, e, p.text[s:e]) for s, e in sentence_spans(p.text)]
-    flat = [c for lst in cands.values() for c in lst]
-    if claims:  # claims and candidate sentences embedded in one batch
-        vecs = embedder.embed([c.text for c in claims] + [c.text for c in flat])
-    else:
-        vecs = np.zeros((0, 1), dtype=np.float32)
-    claim_vecs, sent_vecs = vecs[: len(claims)], vecs[len(claims) :]
-    row_of = {id(c): i for i, c in enumerate(flat)}
-    keys: dict[tuple[str, int, int], int] = {}
-    pieces: list[tuple[str, str]] = []
+    if not claims:
+        return out
+    usable = [n for n in range(1, len(passages) + 1) if passages[n - 1].file in docs]
+    cited = {n for cl in claims if cl.text for n in cl.markers if n in usable}
+    bank = _SentenceBank(passages, embedder)
+    claim_vecs = bank.load(cited, [c.text or "-" for c in claims])
+    found: list[list[Citation]] = []
     for ci, cl in enumerate(claims):
         if not cl.text:  # markers with no sentence to support
             out.dropped += len(set(cl.markers))
+            found.append([])
             continue
-        marks: list[int] = []
-        support = 0.0
-        support_text: list[str] = []
         terms = content_words(cl.text)
+        cits: list[Citation] = []
+        best = 0.0
+        support_text: list[str] = []
         for n in dict.fromkeys(cl.markers):
-            group = cands.get(n, [])
-            if not group:
+            got = _support(n, terms, claim_vecs[ci], bank, docs, idf) if n in cited else None
+            if got is None:
                 out.dropped += 1
                 log.info("marker [%d] names no passage shown with %s; removed", n, _describe(passages, docs, n))
                 continue
-            p = passages[n - 1]
-            sims = sent_vecs[[row_of[id(c)] for c in group]] @ claim_vecs[ci]
-            scores = [
-                0.5 * max(float(sim), 0.0) + 0.5 * lexical_overlap(terms, p.header + " " + c.text, idf)
-                for sim, c in zip(sims, group)
-            ]
-            doc = docs[p.file]
-            verified = 0
-            for s, e in _narrow(terms, scores, group, idf):
-                cit = cite_span(0, doc, p, s, e)
-                if not verify(cit, doc.raw):
-                    log.warning("citation to %s:%d-%d failed verification; dropped", cit.file, cit.start, cit.end)
-                    continue
-                verified += 1
-                support_text.append(p.text[s:e])
-                key = (cit.file, cit.start, cit.end)
-                if key not in keys:
-                    keys[key] = len(out.citations) + 1
-                    out.citations.append(_renumber(cit, keys[key]))
-                if keys[key] not in marks:
-                    marks.append(keys[key])
-            if verified:
-                support = max(support, max(scores))
-                support_text.append(p.header)
-            else:
-                out.dropped += 1
-        if not marks or support < support_threshold or not _numbers_ok(cl.text, " ".join(support_text)):
+            cits += got.citations
+            best = max(best, got.score)
+            support_text.append(got.text)
+        ok = bool(cits) and best >= support_threshold and _numbers_ok(cl.text, " ".join(support_text))
+        if not ok and repair:
+            bank.load(usable)
+            others = [g for n in usable if n not in cl.markers
+                      if (g := _support(n, terms, claim_vecs[ci], bank, docs, idf)) is not None]
+            alt = max(others, key=lambda g: g.score, default=None)
+            if (alt is not None and alt.score >= max(REPAIR_THRESHOLD, best + REPAIR_MARGIN)
+                    and _numbers_ok(cl.text, alt.text)):
+                log.info("cited %r to %s instead of %s", cl.text[:60], alt.citations[0].file, cl.markers or "nothing")
+                if cl.markers:
+                    out.remapped += 1
+                else:
+                    out.inferred += 1
+                cits, ok = alt.citations, True
+        if not ok:
             out.unsupported.append(cl.text)
-        pieces.append((cl.sep, _with_markers(cl.text, marks)))
-    out.text = "".join(sep + piece for sep, piece in pieces if piece).strip()
+        found.append(cits)
+    keys: dict[tuple[str, int, int], int] = {}
+    pieces: list[tuple[str, str]] = []
+    for cl, cits in zip(claims, found):
+        marks: list[int] = []
+        for cit in cits:
+            key = (cit.file, cit.start, cit.end)
+            if key not in keys:
+                keys[key] = len(out.citations) + 1
+                out.citations.append(_renumber(cit, keys[key]))
+            if keys[key] not in marks:
+                marks.append(keys[key])
+        if cl.text:
+            pieces.append((cl.sep, _with_markers(cl.text, marks)))
+    out.text = "".join(sep + piece for sep, piece in pieces).strip()
     return out
 
 

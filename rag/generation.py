@@ -150,6 +150,7 @@ class OpenAIGenerator:
         max_retries: int = 1,
         condense_tokens: int = 64,
         prompts_dir: Path | None = None,
+        mark_sentences: bool = True,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.model = model
@@ -161,6 +162,7 @@ class OpenAIGenerator:
         self.max_retries = max_retries
         self.condense_tokens = condense_tokens
         self.prompts_dir = prompts_dir
+        self.mark_sentences = mark_sentences  # every source sentence ends with its [n] (see prompts)
         self.last_context: prompts.Context | None = None
         self._client: openai.OpenAI | None = None
 
@@ -270,7 +272,7 @@ class OpenAIGenerator:
         history: Sequence[Turn] = (),
     ) -> Iterator[str]:
         """Yield the model's answer as it is generated (history is already in the condensed question)."""
-        context = prompts.build_context(passages, self.context_tokens)
+        context = prompts.build_context(passages, self.context_tokens, self.mark_sentences)
         self.last_context = context
         if context.trimmed:
             log.info("context cut to %d of %d passages (%d tokens, budget %d)",

@@ -107,55 +107,66 @@ def source_header(n: int, p: Passage) -> str:
     return f"[{n}] {p.file}"
 
 
-def _source_text(text: str) -> str:
-    # "[2]" inside a document would read as one of our markers: show it as "(2)"
-    return MARKER.sub(lambda m: f"({m.group(1)})", " ".join(text.split()))
+def _sentences(text: str) -> list[str]:
+    """The passage's sentences, whitespace normalised; "[2]" written in a document becomes "(2)"
+    so that it cannot read as one of our markers."""
+    flat = MARKER.sub(lambda m: f"({m.group(1) or m.group(2)})", " ".join(text.split()))
+    return [flat[s:e] for s, e in sentence_spans(flat)]
 
 
-def _fit(text: str, budget: int) -> str:
-    """The longest run of leading sentences of text within budget tokens (words if none fits)."""
-    kept = ""
-    for _, e in sentence_spans(text):
-        if count_tokens(text[:e]) > budget:
+def _body(sents: Sequence[str], n: int, mark: bool) -> str:
+    # A small model copies a source sentence more reliably than it looks up the number in the
+    # block's header: with `mark`, every sentence carries its [n], and the copy carries it too.
+    return " ".join(f"{s} [{n}]" for s in sents) if mark else " ".join(sents)
+
+
+def _fit(sents: Sequence[str], n: int, mark: bool, budget: int) -> str:
+    """The longest run of leading sentences within budget tokens (the first one's words if none fits)."""
+    kept = 0
+    for k in range(1, len(sents) + 1):
+        if count_tokens(_body(sents[:k], n, mark)) > budget:
             break
-        kept = text[:e]
-    if kept:
-        return kept
-    words = text.split()
+        kept = k
+    if kept or not sents:
+        return _body(sents[:kept], n, mark)
+    words = sents[0].split()
+    tail = f" … [{n}]" if mark else " …"
     lo, hi = 0, len(words)
-    while lo < hi:  # longest word prefix that fits
+    while lo < hi:  # the longest word prefix that fits
         mid = (lo + hi + 1) // 2
-        if count_tokens(" ".join(words[:mid])) <= budget:
+        if count_tokens(" ".join(words[:mid]) + tail) <= budget:
             lo = mid
         else:
             hi = mid - 1
-    return " ".join(words[:lo]) + (" …" if lo else "")
+    return " ".join(words[:lo]) + tail if lo else ""
 
 
-def build_context(passages: Sequence[Passage], budget: int) -> Context:
+def build_context(passages: Sequence[Passage], budget: int, mark_sentences: bool = True) -> Context:
     """Number the passages [1]..[k] in retrieval order, within `budget` tokens.
 
     Passages are added whole while they fit; the first that does not fit is cut to its
     leading sentences, and the rest are dropped. The first passage always appears (cut to
     its first MIN_TRIMMED_TOKENS tokens at worst, even past a tiny budget), so the model
-    never gets an empty context.
+    never gets an empty context. With `mark_sentences`, every sentence ends with its [n].
     """
     blocks: list[str] = []
     trimmed = False
     used = 0
     for i, p in enumerate(passages):
-        header = source_header(i + 1, p)
-        body = _source_text(p.text)
+        n = i + 1
+        header = source_header(n, p)
+        sents = _sentences(p.text)
         sep = 2 if blocks else 0  # the blank line between blocks
-        need = count_tokens(f"{header}\n{body}") + sep
+        block = f"{header}\n{_body(sents, n, mark_sentences)}"
+        need = count_tokens(block) + sep
         if used + need <= budget:
-            blocks.append(f"{header}\n{body}")
+            blocks.append(block)
             used += need
             continue
         trimmed = True
         room = budget - used - sep - count_tokens(header) - 1
         if room >= MIN_TRIMMED_TOKENS or not blocks:
-            cut = _fit(body, max(room, MIN_TRIMMED_TOKENS))
+            cut = _fit(sents, n, mark_sentences, max(room, MIN_TRIMMED_TOKENS))
             if cut:
                 blocks.append(f"{header}\n{cut}")
         break

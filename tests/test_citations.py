@@ -47,6 +47,7 @@ JOURNAL = "003_d8b061254c31fc03.txt"  # Baku Dialogues: hyphenated, line-broken 
         ("No markers at all", [("No markers at all", ())]),
         ("", []),
         ("[1]", [("", (1,))]),  # markers and nothing else: resolve counts them as dropped
+        ('He said "free them. " [2]', [('He said "free them."', (2,))]),  # a stray space before the quote
     ],
 )
 def test_parse_claims(text: str, expected: list[tuple[str, tuple[int, ...]]]) -> None:
@@ -258,6 +259,46 @@ def test_a_claim_joining_two_sentences_of_a_passage_cites_both(
     assert "allied cooperation" in quotes and "1997 and 2008" in quotes
     assert res.unsupported == []
     assert_verified(res, docs)
+
+
+def test_a_copied_sentence_with_the_wrong_marker_is_cited_to_the_passage_that_has_it(
+    passages: list[Passage], docs: dict[str, Document], embedder: Embedder, idf: dict[str, float]
+) -> None:
+    text = "279 people became mine victims, including 45 fatalities [1]."  # the fact is in [3]
+
+    res = run(text, passages, docs, embedder, idf)
+    strict = resolve(text, passages, docs, embedder, idf, repair=False)
+
+    assert res.remapped == 1 and res.inferred == 0 and res.unsupported == []
+    (c,) = res.citations
+    assert c.file == JOURNAL and "279 people became mine victims" in " ".join(c.quote.split())
+    assert_verified(res, docs)
+    assert strict.unsupported == ["279 people became mine victims, including 45 fatalities."]
+    assert strict.citations and strict.citations[0].file == ISA  # what [1] named, flagged
+
+
+def test_a_copied_sentence_without_a_marker_gets_the_citation_that_supports_it(
+    passages: list[Passage], docs: dict[str, Document], embedder: Embedder, idf: dict[str, float]
+) -> None:
+    res = run("Baku got Russian cooperation in return. The declaration is more a guarantee of "
+              "Azerbaijan's neutrality than its support.", passages, docs, embedder, idf)
+
+    assert res.inferred == 1 and res.remapped == 0
+    assert res.unsupported == ["Baku got Russian cooperation in return."]  # too loose to cite
+    (c,) = res.citations
+    assert c.file == WAR and "guarantee of Azerbaijan’s neutrality" in c.quote
+    assert res.text.endswith("than its support [1].")
+    assert resolve("The declaration is more a guarantee of Azerbaijan's neutrality than its support.",
+                   passages, docs, embedder, idf, repair=False).citations == []
+
+
+def test_repair_does_not_cite_a_sentence_whose_numbers_differ(
+    passages: list[Passage], docs: dict[str, Document], embedder: Embedder, idf: dict[str, float]
+) -> None:
+    res = run("It builds on two previous agreements signed in 1997 and 2009.", passages, docs, embedder, idf)
+
+    assert res.citations == [] and res.inferred == 0
+    assert res.unsupported == ["It builds on two previous agreements signed in 1997 and 2009."]
 
 
 def test_no_text_no_citations(

@@ -128,19 +128,37 @@ def test_sources_are_numbered_in_retrieval_order_with_file_section_and_author() 
     assert context.tokens == count_tokens(context.text)
 
 
-def test_the_budget_cuts_the_lowest_ranked_passage_at_a_sentence_and_drops_the_rest() -> None:
-    ps = five_passages()
-    whole = prompts.build_context(ps, 5000)
-    first_two = prompts.build_context(ps[:2], 5000).tokens
-    # +3: token counts of joined blocks differ by a token or two from the sum of their parts
-    budget = first_two + 2 + count_tokens("[3] 000_isa.txt") + 1 + count_tokens(" ".join(SENTENCES[::-1][:3])) + 3
+def marked(sentences: list[str], n: int) -> str:
+    return " ".join(f"{x} [{n}]" for x in sentences)
 
-    context = prompts.build_context(ps, budget)
+
+def test_every_source_sentence_carries_its_number_unless_told_not_to() -> None:
+    ps = five_passages()
+
+    text = prompts.build_context(ps, 5000).text
+    plain = prompts.build_context(ps, 5000, mark_sentences=False).text
+
+    assert f"[1] 001_war.txt | The war in Ukraine — Fuad Shahbazov\n{marked(SENTENCES, 1)}\n\n" in text
+    assert f"[2] 003_journal.txt | A Pivotal Arrangement — Rahim Rahimov\n{marked(SENTENCES[1:], 2)}" in text
+    assert f"[1] 001_war.txt | The war in Ukraine — Fuad Shahbazov\n{' '.join(SENTENCES)}\n\n" in plain
+
+
+@pytest.mark.parametrize("mark", [True, False])
+def test_the_budget_cuts_the_lowest_ranked_passage_at_a_sentence_and_drops_the_rest(mark: bool) -> None:
+    ps = five_passages()
+    whole = prompts.build_context(ps, 5000, mark)
+    first_two = prompts.build_context(ps[:2], 5000, mark).tokens
+    kept = SENTENCES[::-1][:3]
+    body = marked(kept, 3) if mark else " ".join(kept)
+    # +3: token counts of joined blocks differ by a token or two from the sum of their parts
+    budget = first_two + 2 + count_tokens("[3] 000_isa.txt") + 1 + count_tokens(body) + 3
+
+    context = prompts.build_context(ps, budget, mark)
 
     assert context.tokens <= budget < whole.tokens
     assert context.trimmed and context.shown == 3
     third = context.text.split("[3] 000_isa.txt\n", 1)[1]
-    assert third == " ".join(SENTENCES[::-1][:3])  # whole leading sentences, nothing after
+    assert third == body  # whole leading sentences, nothing after
     assert "[4]" not in context.text and "[5]" not in context.text
 
 
@@ -158,7 +176,7 @@ def test_markers_written_inside_a_document_are_shown_as_plain_numbers() -> None:
     text = prompts.build_context([doc], 500).text
 
     assert "[7]" not in text and "[2, 3]" not in text
-    assert "cite (7) everywhere. See note (2, 3)." in text
+    assert "cite (7) everywhere. [1] See note (2, 3). [1]" in text
 
 
 def test_history_for_condensing_drops_markers_and_keeps_the_last_turns() -> None:

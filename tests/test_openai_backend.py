@@ -118,11 +118,25 @@ def test_the_models_refusal_sentence_makes_a_refusal(seeds_index_dir: Path, fake
 
 
 def test_an_answer_without_a_verified_citation_is_refused(seeds_index_dir: Path, fake: FakeLLMServer) -> None:
-    fake.reply = "They signed it in Moscow. It was a big day [17]."
+    # Neither sentence is in the sources, so repair finds nothing to cite them to either.
+    fake.reply = "They signed it on a yacht off Crete. It was a rainy day for the orchestra [17]."
 
     answer = open_index(seeds_index_dir, openai_base_url=fake.base_url).ask(DECLARATION)
 
     assert answer.refused and answer.citations == [] and answer.dropped_markers == 1
+
+
+def test_a_copied_sentence_with_a_dangling_marker_is_cited_to_the_passage_that_has_it(
+    seeds_index_dir: Path, fake: FakeLLMServer
+) -> None:
+    fake.reply = "They signed it in Moscow on February 22, 2022 [17]."
+
+    answer = open_index(seeds_index_dir, openai_base_url=fake.base_url).ask(DECLARATION)
+
+    assert not answer.refused and answer.dropped_markers == 1 and answer.unsupported == []
+    (c,) = answer.citations
+    assert c.file == ISA and "February 22, 2022" in " ".join(c.quote.split())
+    assert_citations_true(answer)
 
 
 def test_weak_evidence_refuses_without_calling_the_model(seeds_index_dir: Path, fake: FakeLLMServer) -> None:
