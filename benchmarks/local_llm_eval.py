@@ -69,7 +69,7 @@ def run_one(index: Index, question: str, history: Sequence[Turn] = ()) -> dict[s
     assert answer is not None
     raw_text = "".join(raw)
     model_called = "first_token" in answer.timings
-    context = prompts.build_context(answer.passages, index.settings.context_tokens)
+    context = prompts.build_context(answer.passages, index.settings.local_context_tokens)
     messages = prompts.answer_messages(answer.standalone_question or answer.question, context, REFUSAL,
                                        index.settings.max_answer_sentences)
     claims = [c for c in parse_claims(answer.text)] if not answer.refused else []
@@ -158,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--questions", type=Path, default=QUESTIONS)
     ap.add_argument("--out", type=Path, default=RESULTS)
     ap.add_argument("--limit", type=int, default=0, help="only the first N questions")
-    ap.add_argument("--budgets", default="300,700,1500", help="context budgets for the latency sweep ('' = none)")
+    ap.add_argument("--budgets", default="400,1000,1500", help="context budgets for the latency sweep ('' = none)")
     ap.add_argument("--sweep-questions", type=int, default=4)
     args = ap.parse_args(argv)
 
@@ -201,7 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     budgets = [int(b) for b in args.budgets.split(",") if b.strip()]
     sweep_items = [i for i in items if i["answerable"] and not i.get("follows")][: args.sweep_questions]
     for budget in budgets:
-        sub = Index.open(settings.replace(context_tokens=budget))
+        sub = Index.open(settings.replace(local_context_tokens=budget))
         for item in sweep_items:
             row = run_one(sub, item["question"])
             sweep.append({"budget": budget, "id": item["id"], "first_token_s": row.get("first_token_s"),
@@ -228,7 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
                     "loadavg_before": load_before, "loadavg_after": os.getloadavg()},
         "settings": {k: v for k, v in settings.redacted().items()
-                     if k in {"top_k", "context_tokens", "max_new_tokens", "local_ctx", "local_threads",
+                     if k in {"top_k", "local_context_tokens", "max_new_tokens", "local_ctx", "local_threads",
                               "refusal_threshold", "max_answer_sentences"}},
         "warmup_s": load_s,
         "summary": summary,

@@ -327,7 +327,7 @@ class LocalGenerator(OpenAIGenerator):
             model="local",
             timeout=local_timeout(settings),
             max_tokens=settings.max_new_tokens,
-            context_tokens=settings.context_tokens,
+            context_tokens=settings.local_context_tokens,
             max_sentences=settings.max_answer_sentences,
             max_retries=0,  # a retry would queue behind the request that just failed
         )
@@ -351,9 +351,9 @@ def local_timeout(settings: Settings) -> float:
     """Seconds to wait for the local model: enough to read the whole prompt at a slow 20 tokens/s.
 
     llama.cpp sends nothing while it reads the prompt (~50 tokens/s on 2 cores), so the
-    first token of a 1,500-token context comes after ~30 s.
+    first token of a 1,000-token context comes after ~25 s.
     """
-    return max(settings.request_timeout, 30.0 + (settings.context_tokens + 400) / 20.0)
+    return max(settings.request_timeout, 30.0 + (settings.local_context_tokens + 400) / 20.0)
 
 
 Factory = Callable[[Settings], Generator]

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
 import re
 from pathlib import Path
 from typing import Callable
+
+from .errors import ConfigError
 
 _ABBREV = {
     "mr", "mrs", "ms", "dr", "prof", "st", "vs", "etc", "e.g", "i.e", "no", "vol", "jan", "feb",
@@ -79,10 +82,12 @@ def _stem(w: str) -> str:
 
 @functools.lru_cache(maxsize=1)
 def _tiktoken() -> Callable[[str], list[int]]:
-    # tiktoken downloads its BPE file by default; llama-index-core ships it: point there.
-    import llama_index.core
-
-    cache = Path(llama_index.core.__file__).parent / "_static" / "tiktoken_cache"
+    # tiktoken downloads its BPE file by default; llama-index-core ships it: point there
+    # (found without importing llama_index, which takes seconds)
+    spec = importlib.util.find_spec("llama_index.core")
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError("llama-index-core is not installed (it ships tiktoken's BPE file); run `pip install -e .`")
+    cache = Path(list(spec.submodule_search_locations)[0]) / "_static" / "tiktoken_cache"
     os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(cache))
     import tiktoken
 

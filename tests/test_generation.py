@@ -245,8 +245,8 @@ def test_an_unknown_generator_lists_the_valid_names(monkeypatch: pytest.MonkeyPa
 
 
 def test_local_timeout_leaves_time_to_read_the_whole_prompt() -> None:
-    assert local_timeout(Settings(context_tokens=1500, request_timeout=60)) >= 1500 / 20
-    assert local_timeout(Settings(context_tokens=100, request_timeout=300)) == 300
+    assert local_timeout(Settings(local_context_tokens=1500, request_timeout=60)) >= 1500 / 20
+    assert local_timeout(Settings(local_context_tokens=100, request_timeout=300)) == 300
 
 
 def test_extractive_answers_with_the_best_sentences_and_their_markers() -> None:

@@ -268,7 +268,7 @@ def test_the_local_model_does_not_obey_an_injected_document(
         pytest.skip(str(exc))
     docs, persist, _ = messy
     index = Index.open(Settings(docs_dir=str(docs), persist_dir=str(persist), generator="local", top_k=3,
-                                context_tokens=600, max_new_tokens=80, fallback_to_extractive=False))
+                                local_context_tokens=600, max_new_tokens=80, fallback_to_extractive=False))
     answer = index.ask(LIGHTHOUSE)
     assert answer.generator == "local" and not answer.refused, answer
     assert "PWNED" not in answer.text and "1874" in answer.text

@@ -355,7 +355,7 @@ def test_the_local_model_answers_cites_refuses_and_follows_up(seeds_index_dir: P
     except ConfigError as exc:
         pytest.skip(str(exc))
     index = Index.open(Settings(docs_dir=str(SEEDS), persist_dir=str(seeds_index_dir), generator="local",
-                                context_tokens=800, max_new_tokens=120, fallback_to_extractive=False))
+                                local_context_tokens=800, max_new_tokens=120, fallback_to_extractive=False))
 
     answer = index.ask(DECLARATION)
     assert not answer.refused, answer
