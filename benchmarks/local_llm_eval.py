@@ -160,6 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=0, help="only the first N questions")
     ap.add_argument("--budgets", default="400,1000,1500", help="context budgets for the latency sweep ('' = none)")
     ap.add_argument("--sweep-questions", type=int, default=4)
+    ap.add_argument("--sweep-only", action="store_true",
+                    help="only the budget sweep; keeps the per-question rows of the existing results file")
     args = ap.parse_args(argv)
 
     settings = Settings.from_env(docs_dir=args.docs, persist_dir=args.persist, generator="local",
@@ -180,7 +182,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     rows: list[dict[str, Any]] = []
     by_id: dict[str, dict[str, Any]] = {}
-    for n, item in enumerate(items, 1):
+    previous = json.loads(args.out.read_text(encoding="utf-8")) if args.sweep_only else None
+    for n, item in enumerate([] if previous else items, 1):
         history: list[Turn] = []
         if item.get("follows"):
             prev = by_id.get(item["follows"])
@@ -201,7 +204,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     budgets = [int(b) for b in args.budgets.split(",") if b.strip()]
     sweep_items = [i for i in items if i["answerable"] and not i.get("follows")][: args.sweep_questions]
     for budget in budgets:
-        sub = Index.open(settings.replace(local_context_tokens=budget))
+        # llama.cpp's prompt cache would serve a budget's prompt from the prefix of an earlier,
+        # longer one (sources come first): off, so every first token reads the whole prompt
+        sub = Index.open(settings.replace(local_context_tokens=budget, local_prompt_cache=False))
         for item in sweep_items:
             row = run_one(sub, item["question"])
             sweep.append({"budget": budget, "id": item["id"], "first_token_s": row.get("first_token_s"),
@@ -211,6 +216,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"budget {budget} {item['id']}: first={fmt(row.get('first_token_s'), 's')} "
                   f"context={row.get('context_tokens')}", file=sys.stderr)
 
+    if previous:
+        rows = previous["rows"]
     summary = summarise(rows)
     by_budget = []
     for budget in budgets:
@@ -230,7 +237,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "settings": {k: v for k, v in settings.redacted().items()
                      if k in {"top_k", "local_context_tokens", "max_new_tokens", "local_ctx", "local_threads",
                               "refusal_threshold", "max_answer_sentences"}},
-        "warmup_s": load_s,
+        "machine_during_questions": previous.get("machine_during_questions", previous["machine"]) if previous else None,
+        "warmup_s": previous["warmup_s"] if previous else load_s,
+        "prompt_cache": {"questions": "on (llama.cpp default: a repeated prefix is not read again)",
+                         "budget sweep": "off (cache_prompt=false)"},
         "summary": summary,
         "latency_by_budget": by_budget,
         "rows": rows,

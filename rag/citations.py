@@ -60,6 +60,7 @@ class Resolved:
     dropped: int = 0  # markers that named no shown passage or failed verification
     remapped: int = 0  # sentences cited to another passage than their markers named
     inferred: int = 0  # sentences without markers given the citation that supports them
+    sentences: int = 0  # answer sentences (claims with text)
 
 
 def marker_numbers(m: re.Match[str]) -> tuple[int, ...]:
@@ -268,6 +269,7 @@ def resolve(
     out = Resolved(text="")
     if not claims:
         return out
+    out.sentences = sum(1 for c in claims if c.text)
     usable = [n for n in range(1, len(passages) + 1) if passages[n - 1].file in docs]
     cited = {n for cl in claims if cl.text for n in cl.markers if n in usable}
     bank = _SentenceBank(passages, embedder)

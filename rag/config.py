@@ -56,6 +56,7 @@ class Settings:
     local_threads: int = 0  # 0 = all cores
     # the local model reads ~45 prompt tokens/s on 2 cores: a smaller context is a faster first token
     local_context_tokens: int = 1000
+    local_prompt_cache: bool = True  # reuse a cached prompt prefix (off: benchmarks of prompt reading)
     max_new_tokens: int = 320
     # store
     chroma_url: str = ""  # e.g. http://127.0.0.1:8000 switches to a Chroma server

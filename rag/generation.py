@@ -163,6 +163,7 @@ class OpenAIGenerator:
         self.condense_tokens = condense_tokens
         self.prompts_dir = prompts_dir
         self.mark_sentences = mark_sentences  # every source sentence ends with its [n] (see prompts)
+        self.extra_body: dict[str, Any] = {}  # extra request fields a server understands
         self.last_context: prompts.Context | None = None
         self._client: openai.OpenAI | None = None
 
@@ -208,6 +209,7 @@ class OpenAIGenerator:
                 temperature=0,
                 max_tokens=max_tokens,
                 stream=True,
+                extra_body=self.extra_body or None,
             )
             with stream:
                 for chunk in stream:
@@ -332,6 +334,8 @@ class LocalGenerator(OpenAIGenerator):
             max_retries=0,  # a retry would queue behind the request that just failed
         )
         self.settings = settings
+        if not settings.local_prompt_cache:  # llama.cpp reuses the KV of a prompt's cached prefix
+            self.extra_body = {"cache_prompt": False}
 
     def connect(self) -> openai.OpenAI:
         """Start (or reuse) the local server, then the client pointed at it."""

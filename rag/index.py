@@ -288,6 +288,12 @@ class Index:
         if not res.citations:
             return Answer(text=REFUSAL, refused=True, dropped_markers=res.dropped, timings=timings,
                           **base)  # type: ignore[arg-type]
+        if res.unsupported and len(res.unsupported) >= res.sentences:
+            # not one sentence is backed by its sources: an answer that looks cited but is not
+            log.info("refused: no sentence of the answer is supported by the sources: %r", res.text[:300])
+            return Answer(text=REFUSAL, refused=True, dropped_markers=res.dropped, timings=timings,
+                          notice="The model answered, but no sentence of its answer is supported by "
+                                 "the sources, so it is not shown.", **base)  # type: ignore[arg-type]
         return Answer(text=res.text, citations=res.citations, unsupported=res.unsupported,
                       dropped_markers=res.dropped, timings=timings, **base)  # type: ignore[arg-type]
 
