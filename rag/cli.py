@@ -47,9 +47,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     from .index import Index
 
     settings = _settings(args)
-    index = Index.build(settings, progress=_progress_bar(), rebuild=args.rebuild)
-    r = index.report
-    assert r is not None
+    r = Index.update(settings, progress=_progress_bar(), rebuild=args.rebuild)
     print(
         f"indexed {r.files} files from {settings.docs_path} into {settings.persist_path}: "
         f"{r.chunks} chunks ({r.embedded} embedded now; added {len(r.added_files)}, "

@@ -81,7 +81,24 @@ class Index:
         cls, settings: Settings | None = None, progress: Progress | None = None, rebuild: bool = False
     ) -> "Index":
         """Build or incrementally update the index of settings.docs_dir, then open it."""
-        settings = settings or Settings()
+        index = cls._update(settings or Settings(), progress, rebuild, open_after=True)
+        assert isinstance(index, Index)
+        return index
+
+    @classmethod
+    def update(
+        cls, settings: Settings | None = None, progress: Progress | None = None, rebuild: bool = False
+    ) -> BuildReport:
+        """Build or incrementally update the index without opening it (what `rag index` runs):
+        an unchanged folder costs reading the manifest and hashing the files, not an open."""
+        report = cls._update(settings or Settings(), progress, rebuild, open_after=False)
+        assert isinstance(report, BuildReport)
+        return report
+
+    @classmethod
+    def _update(
+        cls, settings: Settings, progress: Progress | None, rebuild: bool, open_after: bool
+    ) -> "Index | BuildReport":
         report = BuildReport()
         t0 = time.perf_counter()
         check_index_dir(settings)  # a read-only or uncreatable folder: say so before the lock fails
@@ -135,19 +152,27 @@ class Index:
                 files.update({f: (current[f], len(cs)) for f, cs in per_doc.items()})
                 store.commit(files, written=list(per_doc), docs_dir=str(settings.docs_path))
                 store.delete_superseded(report.changed_files + damaged, report.removed_files)
+            else:
+                files = {f: committed[f] for f in current}
             t4 = time.perf_counter()
             report.embedded = total
-            snapshot = None
-            if not committed or rechunk:  # everything was just written: no need to read it back
-                chunks = sorted(new_chunks, key=lambda c: (c.file, c.start))
-                snapshot = Snapshot(chunks, current, store.generation)
-            index = cls(settings, store, embedder, snapshot)
-            report.chunks = len(index.chunks)
+            index = None
+            if open_after:
+                snapshot = None
+                if not committed or rechunk:  # everything was just written: no need to read it back
+                    chunks = sorted(new_chunks, key=lambda c: (c.file, c.start))
+                    snapshot = Snapshot(chunks, current, store.generation)
+                index = cls(settings, store, embedder, snapshot)
+                report.chunks = len(index.chunks)
+            else:
+                report.chunks = sum(n for _, n in files.values())
             t5 = time.perf_counter()
             report.seconds = {
                 "lock": tl - t0, "model": tm - tl, "read": t1 - tm, "chunk": t2 - t1, "embed": t3 - t2,
                 "write": t4 - t3, "open": t5 - t4, "total": t5 - t0,
             }
+        if index is None:
+            return report
         index.report = report
         return index
 

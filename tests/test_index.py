@@ -81,6 +81,27 @@ def test_incremental_reindex(small_corpus: Path, tmp_path: Path, counting: Count
     assert not removed.retrieve("Brenner Base Tunnel length", k=3, files=["beta.md"])
 
 
+def test_update_reports_without_opening_and_matches_build(
+    small_corpus: Path, tmp_path: Path, counting: CountingEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(docs_dir=str(small_corpus), persist_dir=str(tmp_path / "idx"))
+    first = Index.update(settings)
+    assert first.files == 3 and first.embedded == first.chunks > 0 and first.added_files
+
+    opened: list[int] = []
+    monkeypatch.setattr(Index, "__init__", lambda self, *a, **k: opened.append(1))  # update must not open
+    again = Index.update(settings)
+    assert opened == [] and counting.calls == first.chunks  # nothing embedded the second time
+    assert again.embedded == 0 and again.chunks == first.chunks
+    assert not (again.added_files or again.changed_files or again.removed_files)
+    monkeypatch.undo()
+
+    (small_corpus / "beta.md").unlink()
+    removed = Index.update(settings)
+    assert removed.removed_files == ["beta.md"]
+    assert removed.chunks == len(Index.open(settings).chunks) < first.chunks
+
+
 def test_bad_files_are_skipped_not_fatal(small_corpus: Path, tmp_path: Path) -> None:
     (small_corpus / "binary.txt").write_bytes(b"\x00\x01\x02PNG\x00" * 100)
     (small_corpus / "latin1.txt").write_bytes("caf\xe9 cr\xe8me".encode("latin-1"))
