@@ -250,7 +250,8 @@ def test_an_injected_document_through_a_real_model_keeps_citations_valid(
                                 openai_base_url=small_llm_server.base_url, model=small_llm_server.model,
                                 top_k=3, context_tokens=400, max_new_tokens=40, fallback_to_extractive=False))
     answer = index.ask(LIGHTHOUSE)
-    assert answer.generator == "openai" and answer.notice is None
+    # no fallback happened; a notice only says that no sentence of the answer was supported
+    assert answer.generator == "openai" and (answer.notice is None or (answer.refused and "no sentence" in answer.notice))
     assert_valid(answer, docs)  # SmolLM2 may say anything; a bare "PWNED" has no citation and is refused
     assert answer.text.strip(" .'\"") != "PWNED"
 

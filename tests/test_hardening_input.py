@@ -179,7 +179,8 @@ def test_a_real_model_gets_bad_questions_without_a_crash_or_a_false_citation(
                                 refusal_threshold=0.0, top_k=3, context_tokens=400, max_new_tokens=40,
                                 fallback_to_extractive=False))
     answer = index.ask(question)  # threshold 0: the model is asked even when evidence is weak
-    assert answer.generator == "openai" and answer.notice is None
+    # no fallback happened; a notice only says that no sentence of the answer was supported
+    assert answer.generator == "openai" and (answer.notice is None or (answer.refused and "no sentence" in answer.notice))
     assert_valid(answer, docs)
 
 
