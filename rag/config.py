@@ -28,8 +28,8 @@ class Settings:
     generator: str = "extractive"
     embedder: str = "minilm"
     # chunking (word pieces of the embedding model's tokenizer, which truncates at 256)
-    chunk_tokens: int = 200
-    chunk_overlap: int = 40
+    chunk_tokens: int = 120
+    chunk_overlap: int = 20
     # retrieval
     top_k: int = 5
     candidate_k: int = 40

@@ -13,11 +13,13 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from .embedding import Embedder
+from .question import Analysis, analyse, has_answer
 from .text import content_words, sentence_spans
 from .types import Passage
 
 DENSE_WEIGHT = 0.6
 MIN_SENTENCE_CHARS = 25
+TYPE_BONUS = 0.08  # a sentence holding an answer of the asked type ("how many" -> a number)
 
 
 @dataclass(frozen=True)
@@ -30,11 +32,19 @@ class Sentence:
     text: str
     dense: float
     lexical: float
+    answers: bool = True  # holds an answer of the question's expected type (True: none expected)
+    parts: tuple[float, ...] = ()  # base score against each part of a multi-part question
+    bonus: float = 0.0
+
+    @property
+    def base(self) -> float:
+        """Dense and lexical match with the question, in [0, 1]."""
+        return DENSE_WEIGHT * self.dense + (1 - DENSE_WEIGHT) * self.lexical
 
     @property
     def score(self) -> float:
-        """Combined evidence score in [0, 1]."""
-        return DENSE_WEIGHT * self.dense + (1 - DENSE_WEIGHT) * self.lexical
+        """Evidence score: the match plus the answer-type bonus."""
+        return self.base + self.bonus
 
 
 def lexical_overlap(query_terms: Sequence[str], text: str, idf: Mapping[str, float]) -> float:
@@ -48,9 +58,13 @@ def lexical_overlap(query_terms: Sequence[str], text: str, idf: Mapping[str, flo
 
 
 def score_sentences(
-    question: str, passages: Sequence[Passage], embedder: Embedder, idf: Mapping[str, float]
+    question: str, passages: Sequence[Passage], embedder: Embedder, idf: Mapping[str, float],
+    analysis: Analysis | None = None,
 ) -> list[Sentence]:
-    """Every sentence of the passages, best first."""
+    """Every sentence of the passages, best first. Each is scored against the question and
+    against each part of a multi-part question; one holding an answer of the asked type
+    (see rag.question) gets TYPE_BONUS."""
+    qa = analysis or analyse(question)
     cands: list[tuple[int, int, int, str]] = []
     for pi, p in enumerate(passages):
         for s, e in sentence_spans(p.text):
@@ -58,14 +72,25 @@ def score_sentences(
                 cands.append((pi, s, e, p.text[s:e]))
     if not cands:
         return []
-    vecs = embedder.embed([question] + [c[3] for c in cands])
-    sims = vecs[1:] @ vecs[0]
-    terms = content_words(question)
+    queries = [question, *qa.parts]
+    vecs = embedder.embed(queries + [c[3] for c in cands])
+    sims = vecs[len(queries):] @ vecs[: len(queries)].T  # (sentences, queries)
+    terms = [content_words(q) for q in queries]
     out = []
-    for (pi, s, e, text), sim in zip(cands, sims):
+    for (pi, s, e, text), row in zip(cands, sims):
         # the passage header (essay title/author) counts as lexical context of its sentences
-        lex = lexical_overlap(terms, passages[pi].header + " " + text, idf)
-        out.append(Sentence(pi, s, e, text, float(max(sim, 0.0)), lex))
+        context = passages[pi].header + " " + text
+        base = [DENSE_WEIGHT * max(float(sim), 0.0) + (1 - DENSE_WEIGHT) * lexical_overlap(t, context, idf)
+                for sim, t in zip(row, terms)]
+        if qa.parts:
+            answers = [has_answer(kind, qa.words, text) for kind in qa.part_types]
+            typed = any(a and kind for a, kind in zip(answers, qa.part_types))
+            ok = all(answers) or typed
+        else:
+            ok = has_answer(qa.expects, qa.words, text)
+            typed = ok and qa.expects is not None
+        out.append(Sentence(pi, s, e, text, max(float(row[0]), 0.0), lexical_overlap(terms[0], context, idf),
+                            answers=ok, parts=tuple(base[1:]), bonus=TYPE_BONUS if typed else 0.0))
     out.sort(key=lambda x: -x.score)
     return out
 
@@ -87,3 +112,17 @@ def evidence_strength(sentences: Sequence[Sentence]) -> float:
     dev question above 0.55. Lexical overlap is left out here: generic words ("capital",
     "population") match on-topic text and blur the line."""
     return float(np.max([s.dense for s in sentences])) if sentences else 0.0
+
+
+TYPE_RATIO = 0.8
+
+
+def answerable(analysis: Analysis, sentences: Sequence[Sentence]) -> bool:
+    """Whether a sentence holding an answer of the asked type matches the question nearly as
+    well as the best sentence (TYPE_RATIO): "how many people were killed" is not answered by
+    sentences about the offensive that hold no number. True when no type is asked."""
+    if analysis.expects is None or not sentences:
+        return True
+    best = max(s.base for s in sentences)
+    typed = max((s.base for s in sentences if s.answers), default=0.0)
+    return typed >= TYPE_RATIO * best

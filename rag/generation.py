@@ -81,56 +81,6 @@ def condense_by_rule(question: str, history: Sequence[Turn]) -> str:
     return f"{history[-1].question} {question}"
 
 
-class ExtractiveGenerator:
-    """Answers with the retrieved sentences that best answer the question, verbatim."""
-
-    name = "extractive"
-
-    def condense(self, question: str, history: Sequence[Turn]) -> str:
-        """Rule-based rewrite (no model to ask)."""
-        return condense_by_rule(question, history)
-
-    def __init__(self, max_sentences: int = 3, relative_floor: float = 0.8, threshold: float = 0.0) -> None:
-        self.max_sentences = max_sentences
-        self.relative_floor = relative_floor
-        self.threshold = threshold
-
-    def select(self, sentences: Sequence[Sentence]) -> list[Sentence]:
-        """Best sentences, near-duplicates removed, in reading order within each passage."""
-        if not sentences:
-            return []
-        floor = max(self.threshold, sentences[0].score * self.relative_floor)
-        chosen: list[Sentence] = []
-        seen: list[set[str]] = []
-        for s in sentences:
-            if s.score < floor or len(chosen) >= self.max_sentences:
-                break
-            words = set(content_words(s.text))
-            if any(len(words & w) / max(1, len(words | w)) > 0.6 for w in seen):
-                continue  # e.g. a pull quote repeating a sentence of the same essay
-            chosen.append(s)
-            seen.append(words)
-        first_rank: dict[int, int] = {}
-        for rank, s in enumerate(chosen):
-            first_rank.setdefault(s.passage, rank)
-        return sorted(chosen, key=lambda s: (first_rank[s.passage], s.start))
-
-    def stream(
-        self,
-        question: str,
-        passages: Sequence[Passage],
-        sentences: Sequence[Sentence],
-        history: Sequence[Turn] = (),
-    ) -> Iterator[str]:
-        """Yield each selected sentence followed by its passage marker."""
-        chosen = self.select(sentences)
-        if not chosen:
-            yield REFUSAL
-            return
-        for i, s in enumerate(chosen):
-            yield ("" if i == 0 else " ") + " ".join(s.text.split()) + f" [{s.passage + 1}]"
-
-
 class OpenAIGenerator:
     """Chat completions from an OpenAI-compatible endpoint (OpenAI, vLLM, Ollama, llama.cpp server)."""
 
@@ -364,6 +314,8 @@ Factory = Callable[[Settings], Generator]
 
 
 def _extractive(settings: Settings) -> Generator:
+    from .extractive import ExtractiveGenerator  # it builds on this module's Turn and REFUSAL
+
     return ExtractiveGenerator(max_sentences=settings.max_answer_sentences)
 
 

@@ -19,8 +19,9 @@ from .config import Settings
 from .documents import Skipped, list_files, load_folder, read_document
 from .embedding import Embedder, get_embedder
 from .errors import BackendError, DocumentError, IndexNotFoundError, QuestionError
-from .evidence import Sentence, evidence_strength, idf_table, score_sentences
+from .evidence import Sentence, answerable, evidence_strength, idf_table, score_sentences
 from .generation import REFUSAL, Generator, Turn, get_generator
+from .question import analyse
 from .retrieval import Mode, Retriever, subqueries
 from .store import Snapshot, Store, check_index_dir, lock_path
 from .text import content_words
@@ -268,12 +269,14 @@ class Index:
         passages = self.retrieve(standalone, k=k, files=files)
         timings["retrieve"] = time.perf_counter() - t
         t = time.perf_counter()
-        sentences = score_sentences(standalone, passages, self.embedder, self.idf)
+        analysis = analyse(standalone)
+        sentences = score_sentences(standalone, passages, self.embedder, self.idf, analysis)
         strength = evidence_strength(sentences)
         timings["evidence"] = time.perf_counter() - t
         base = dict(question=q, passages=passages, generator=name,
                     standalone_question=standalone if standalone != q else None)
-        if strength < self.settings.refusal_threshold:
+        # too little evidence, or none holding the kind of answer asked for ("how many": a number)
+        if strength < self.settings.refusal_threshold or not answerable(analysis, sentences):
             yield REFUSAL
             yield Answer(text=REFUSAL, refused=True, timings=timings, **base)  # type: ignore[arg-type]
             return

@@ -133,8 +133,8 @@ def subqueries(question: str) -> list[str]:
     return [p if p.lower().startswith(prefix.lower()) else prefix + p for p in parts]
 
 
-EXTRA_CHUNKS = 2
-MAX_MERGED = 3
+EXTRA_CHUNKS = 6  # neighbours merged into the top-k passages (small chunks, wider context)
+MAX_MERGED = 4
 
 
 def _same_section(a: Chunk, b: Chunk) -> bool:

@@ -13,10 +13,10 @@ from rag import prompts
 from rag.config import GENERATORS, Settings
 from rag.errors import BackendError, ConfigError
 from rag.evidence import Sentence
+from rag.extractive import ExtractiveGenerator
 from rag.generation import (
     REFUSAL,
     REGISTRY,
-    ExtractiveGenerator,
     LocalGenerator,
     OpenAIGenerator,
     Turn,
@@ -249,16 +249,48 @@ def test_local_timeout_leaves_time_to_read_the_whole_prompt() -> None:
     assert local_timeout(Settings(local_context_tokens=100, request_timeout=300)) == 300
 
 
-def test_extractive_answers_with_the_best_sentences_and_their_markers() -> None:
+def test_extractive_answers_a_single_question_with_its_best_sentence() -> None:
     sents = [
         Sentence(1, 0, 20, "Second passage best.", 0.9, 0.9),
         Sentence(0, 5, 30, "First passage, close.", 0.85, 0.85),
         Sentence(0, 40, 60, "Far below the floor.", 0.1, 0.1),
     ]
-    text = generate(ExtractiveGenerator(), "q", five_passages(), sents)
-
-    assert text == "Second passage best. [2] First passage, close. [1]"
+    # one question, one item asked: every further sentence would be a citation that answers nothing
+    assert generate(ExtractiveGenerator(), "q", five_passages(), sents) == "Second passage best. [2]"
     assert generate(ExtractiveGenerator(), "q", five_passages(), []) == REFUSAL
+
+
+def test_extractive_takes_one_sentence_per_item_a_question_enumerates() -> None:
+    sents = [
+        Sentence(0, 0, 30, "First, the munitions were redirected.", 0.8, 0.8),
+        Sentence(0, 40, 70, "Second, deliveries were delayed.", 0.75, 0.7),
+        Sentence(2, 0, 30, "The third was an intelligence operation.", 0.7, 0.65),
+        Sentence(3, 0, 30, "Unrelated but similar wording here.", 0.3, 0.3),
+    ]
+    text = generate(ExtractiveGenerator(), "What are the three ways it hurt Ukraine?", five_passages(), sents)
+    assert text == ("First, the munitions were redirected. [1] Second, deliveries were delayed. [1] "
+                    "The third was an intelligence operation. [3]")
+
+
+def test_extractive_prefers_the_sentence_holding_the_asked_type_and_skips_headings() -> None:
+    q = "How many landmines were found?"
+    sents = [
+        Sentence(0, 0, 20, "Landmines in Karabakh", 0.9, 0.9, answers=False),  # a heading
+        Sentence(0, 30, 80, "Landmines were found across the liberated region.", 0.8, 0.8, answers=False),
+        Sentence(1, 0, 40, "In total, 2,728 landmines were found.", 0.7, 0.7, answers=True, bonus=0.08),
+    ]
+    assert generate(ExtractiveGenerator(), q, five_passages(), sents) == "In total, 2,728 landmines were found. [2]"
+
+
+def test_extractive_answers_each_part_of_a_multi_part_question() -> None:
+    q = "Which alliance did Baku avoid, and what provisions did Baku insist on?"
+    sents = [  # parts: scores against "Which alliance did Baku avoid" and "what provisions ..."
+        Sentence(0, 0, 30, "Baku avoided joining the CSTO.", 0.8, 0.8, parts=(0.9, 0.2)),
+        Sentence(0, 40, 90, "Baku avoided the CSTO, the Russian-led alliance.", 0.78, 0.8, parts=(0.88, 0.2)),
+        Sentence(1, 0, 40, "Baku insisted on points about transport links.", 0.6, 0.5, parts=(0.2, 0.9)),
+    ]
+    text = generate(ExtractiveGenerator(), q, five_passages(), sents)
+    assert text == "Baku avoided joining the CSTO. [1] Baku insisted on points about transport links. [2]"
 
 
 # --- the OpenAI-compatible generator's requests --------------------------------------------

@@ -1,0 +1,133 @@
+"""The extractive answerer: the retrieved sentences that answer the question, verbatim.
+
+No model writes anything: an answer is a few sentences of the sources, each with the marker of
+its passage, chosen to answer every part of the question with as few sentences as possible
+(every sentence shown is a citation, and a citation that does not answer is noise).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterator, Sequence
+
+from .evidence import TYPE_BONUS, Sentence
+from .generation import REFUSAL, Turn, condense_by_rule
+from .question import Analysis, analyse, has_answer
+from .text import content_words
+from .types import Passage
+
+ENUM_FLOOR = 0.75  # "the three ways ...": further items must score this close to the best
+COVER_FLOOR = 0.85  # a sentence added for question words the answer lacks must score this close
+DUPLICATE = 0.6  # word-set overlap (Jaccard) above which two sentences say the same thing
+_CLOSED = re.compile(r"[.!?…:;\"”’)\]]\d{0,3}$")
+
+
+class ExtractiveGenerator:
+    """Answers with the retrieved sentences that best answer the question, verbatim."""
+
+    name = "extractive"
+
+    def __init__(self, max_sentences: int = 3) -> None:
+        self.max_sentences = max_sentences
+
+    def condense(self, question: str, history: Sequence[Turn]) -> str:
+        """Rule-based rewrite (no model to ask)."""
+        return condense_by_rule(question, history)
+
+    def select(self, question: str, sentences: Sequence[Sentence]) -> list[Sentence]:
+        """The answer's sentences, in reading order within each passage: the best sentence for
+        each part of the question (or each item it enumerates), then sentences holding question
+        words the chosen ones lack; near-duplicates and headings left out."""
+        qa = analyse(question)
+        pool = [s for s in sentences if not is_heading(s.text)]
+        if qa.expects:  # prefer sentences that hold an answer of the asked type
+            pool = [s for s in pool if s.answers] or pool
+        if not pool:
+            return []
+        cap = max(self.max_sentences, min(qa.count, 5))
+        chosen: list[Sentence] = []
+        if qa.parts:
+            for j, kind in enumerate(qa.part_types):
+                for s in sorted(pool, key=lambda s: -_part_score(s, j, kind, qa)):
+                    if s in chosen:
+                        break  # this part is answered by a sentence already chosen
+                    if _add(chosen, s):
+                        break
+        else:
+            _add(chosen, pool[0])
+            for s in pool[1:]:
+                if len(chosen) >= min(qa.count, cap) or s.score < ENUM_FLOOR * pool[0].score:
+                    break
+                _add(chosen, s)
+        _cover(chosen, pool, qa, cap)
+        first_rank: dict[int, int] = {}
+        for rank, s in enumerate(chosen):
+            first_rank.setdefault(s.passage, rank)
+        return sorted(chosen[:cap], key=lambda s: (first_rank[s.passage], s.start))
+
+    def stream(
+        self,
+        question: str,
+        passages: Sequence[Passage],
+        sentences: Sequence[Sentence],
+        history: Sequence[Turn] = (),
+    ) -> Iterator[str]:
+        """Yield each selected sentence followed by its passage marker."""
+        chosen = self.select(question, sentences)
+        if not chosen:
+            yield REFUSAL
+            return
+        for i, s in enumerate(chosen):
+            yield ("" if i == 0 else " ") + " ".join(s.text.split()) + f" [{s.passage + 1}]"
+
+
+_SPECIFIC = re.compile(r"(?<!^)(?<![.?!]\s)\b(?:[A-Z][\w’'-]+|\d[\d,.]*)")
+
+
+def specific_words(question: str) -> list[str]:
+    """The question's names and numbers (capitalised words past the first, digits): the facts
+    an answer must mention, unlike its generic words."""
+    return [w for m in _SPECIFIC.finditer(question) for w in content_words(m.group(0))]
+
+
+def is_heading(text: str) -> bool:
+    """A title or section heading: short and without closing punctuation."""
+    return len(text.split()) < 12 and not _CLOSED.search(text.strip())
+
+
+def _part_score(s: Sentence, j: int, kind: object, qa: Analysis) -> float:
+    # a part alone ("and when did it open?") has lost its subject: the whole question keeps it
+    base = 0.5 * s.base + 0.5 * (s.parts[j] if j < len(s.parts) else s.base)
+    typed = kind is not None and has_answer(qa.part_types[j], qa.words, s.text)
+    return base + (TYPE_BONUS if typed else 0.0)
+
+
+def _add(chosen: list[Sentence], s: Sentence) -> bool:
+    """Append s unless it repeats a chosen sentence (e.g. a pull quote); True if appended."""
+    words = set(content_words(s.text))
+    for c in chosen:
+        other = set(content_words(c.text))
+        if c is s or len(words & other) / max(1, len(words | other)) > DUPLICATE:
+            return False
+    chosen.append(s)
+    return True
+
+
+def _cover(chosen: list[Sentence], pool: Sequence[Sentence], qa: Analysis, cap: int) -> None:
+    """Add sentences holding question words the chosen ones lack (a date, a name), while one
+    scores within COVER_FLOOR of the best."""
+    if not chosen:
+        return
+    have = {w for s in chosen for w in content_words(s.text)}
+    missing = {w for w in specific_words(qa.text) if w not in have}
+    floor = COVER_FLOOR * pool[0].score
+    while missing and len(chosen) < cap:
+        gains = [(len(missing & set(content_words(s.text))), s) for s in pool if s not in chosen and s.score >= floor]
+        gains = [(g, s) for g, s in gains if g > 0]
+        if not gains:
+            return
+        _, best = max(gains, key=lambda gs: (gs[0], gs[1].score))
+        if not _add(chosen, best):
+            pool = [s for s in pool if s is not best]
+            continue
+        missing -= set(content_words(best.text))

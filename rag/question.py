@@ -1,0 +1,153 @@
+"""question -> what kind of answer it expects: answer type, parts and enumerated count.
+
+Classic open-domain QA answer typing (Moldovan et al.'s LASSO, Ephyra): a "how many" question
+is answered by a sentence holding a number, a "when" question by one holding a date. The
+evidence stage uses the type to rank sentences that can answer above ones that only share
+words, and to refuse when no retrieved sentence holds an answer of the expected type.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from .retrieval import subqueries
+from .text import words
+
+Expects = Literal["number", "money", "date", "person", "name"]
+
+_AUX = r"(?!(?:did|does|do|is|are|was|were|has|have|had|can|could|will|would)\b)"  # "what did the company ..."
+_DATE_Q = re.compile(
+    r"^\s*(?:and\s+)?when\b|\b(?:on|in|by|since|from|until)\s+(?:what|which)\s+(?:date|year|day|month)\b"
+    r"|\b(?:what|which)\s+(?:date|year|day|month)\b",
+    re.IGNORECASE,
+)
+_MONEY_Q = re.compile(
+    r"\b(?:how much (?:money|did \w+(?: \w+){0,3} (?:spend|pay|invest|cost))|(?:monetary|dollar|euro|total)?"
+    r"\s*(?:value|cost|price|budget|worth)\b(?! of (?:the )?(?:relationship|ties|partnership))|how much .{0,40}"
+    r"\b(?:spen[dt]|paid|pay|cost|invest(?:ed)?|worth)\b)",
+    re.IGNORECASE,
+)
+_NUMBER_Q = re.compile(
+    r"\bhow (?:many|much|long|far|large|big|high|old)\b"
+    rf"|\bwhat\s+(?:{_AUX}\w+\s+){{0,3}}(?:share|proportion|percentage|percent|fraction|number|amount|volume|quantity"
+    r"|totals?|figures?|rate|size|length|sum|estimate|count)\b",
+    re.IGNORECASE,
+)
+_PERSON_NOUNS = (
+    r"minister|president|prime minister|official|diplomat|ambassador|envoy|authors?|journalists?|leaders?"
+    r"|person|people|members?|analysts?|scholars?|mp|politicians?|spokes(?:person|man|woman)|chief|head"
+    r"|secretary|commander|general|governor|mayor|activists?"
+)
+_PERSON_Q = re.compile(
+    rf"^\s*(?:and\s+)?(?:who|whom)\b|\bwhose\b|\bname of (?:the )?(?:\w+\s+){{0,4}}(?:{_PERSON_NOUNS})\b"
+    rf"|\b(?:which|what)\s+(?:{_AUX}\w+\s+){{0,3}}(?:{_PERSON_NOUNS})\b",
+    re.IGNORECASE,
+)
+_NAME_NOUNS = (
+    r"company|companies|firm|corporation|party|parties|app|country|countries|city|cities|region|town|village"
+    r"|organi[sz]ation|institution|agency|ministry|state|states|port|university|newspaper|outlet|bank"
+)
+_NAME_Q = re.compile(rf"\b(?:which|what)\s+(?:{_AUX}\w+[\s-]+){{0,4}}(?:{_NAME_NOUNS})\b", re.IGNORECASE)
+_COUNT_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+_ENUM = re.compile(r"(?<!among the )(?<!of the )(?<!from the )\b(two|three|four|five|six)\s+(?:\w+\s+){0,2}?(?:[a-z]+s)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What a question asks for."""
+
+    text: str
+    expects: Expects | None  # the answer type of a single question, when its wording says it
+    parts: tuple[str, ...]  # sub-questions of a multi-part question (empty for a single one)
+    part_types: tuple[Expects | None, ...]  # the answer type of each part
+    count: int  # how many items it asks for ("the three ways ..." -> 3), else 1
+    words: frozenset[str]  # lower-cased words of the question: a candidate answer is not one of them
+
+
+def analyse(question: str) -> Analysis:
+    """The answer type, parts and enumerated count of a question."""
+    parts = tuple(subqueries(question))
+    m = _ENUM.search(question)
+    count = _COUNT_WORDS[m.group(1).lower()] if m else 1
+    return Analysis(
+        text=question,
+        expects=None if parts else expected_type(question),
+        parts=parts,
+        part_types=tuple(expected_type(p) for p in parts),
+        count=max(count, len(parts) or 1),
+        words=frozenset(words(question)),
+    )
+
+
+def expected_type(question: str) -> Expects | None:
+    """The answer type a (single) question asks for, or None when its wording does not say."""
+    if _DATE_Q.search(question):
+        return "date"
+    if _MONEY_Q.search(question):
+        return "money"
+    if _NUMBER_Q.search(question):
+        return "number"
+    if _PERSON_Q.search(question):
+        return "person"
+    if _NAME_Q.search(question):
+        return "name"
+    return None
+
+
+_FOOTNOTE = re.compile(r"(?<=[.!?\"”’)])\d{1,3}$")  # a PDF footnote number glued to the full stop
+_MONTHS = (
+    "january|february|march|april|may|june|july|august|september|october|november|december"
+    "|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
+)
+_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)s?\b")
+_NUM = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*(?:\s*(?:%|percent|per cent))?")
+_NUM_WORDS = re.compile(
+    r"\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty"
+    r"|hundreds?|thousands?|millions?|billions?|dozens?|half|third|quarter|majority)\b",
+    re.IGNORECASE,
+)
+_CURRENCY = re.compile(
+    r"[$€£₼]\s*\d|\d[\d.,]*\s*(?:million|billion|thousand|bn|m)?\s*(?:dollars?|euros?|usd|eur|azn|manats?|pounds?"
+    r"|rubles?|roubles?)\b",
+    re.IGNORECASE,
+)
+_MONTH_DATE = re.compile(rf"\b(?:{_MONTHS})\b\.?\s*\d|\d{{1,2}}\s+(?:{_MONTHS})\b", re.IGNORECASE)
+_CAPITAL = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][\w’'-]*[a-z][\w’'-]*|[A-Z]{2,})\b")
+
+
+def has_answer(kind: Expects | None, asked: frozenset[str], sentence: str) -> bool:
+    """Whether the sentence holds an answer of type `kind` that is not among the question's
+    words `asked` (a year the question names is not an answer to "when"). True for no type."""
+    if kind is None:
+        return True
+    sentence = _FOOTNOTE.sub("", sentence)
+    if kind == "date":
+        years = {y for y in _YEAR.findall(sentence) if y not in asked}
+        return bool(years) or any(not _inside_question(m.group(0), asked) for m in _MONTH_DATE.finditer(sentence))
+    if kind == "money":
+        return any(not _inside_question(m.group(0), asked) for m in _CURRENCY.finditer(sentence))
+    if kind == "number":
+        for m in _NUM.finditer(sentence):
+            token = m.group(0)
+            digits = re.sub(r"\D", "", token.split()[0])
+            if token.split()[0] in asked or digits in asked:
+                continue
+            if _YEAR.fullmatch(token) or _is_date_part(sentence, m.start(), m.end()):
+                continue
+            return True
+        return any(w.group(0).lower() not in asked for w in _NUM_WORDS.finditer(sentence))
+    # person / name: a capitalised word inside the sentence that the question does not use
+    return any(w.group(1).lower() not in asked for w in _CAPITAL.finditer(sentence))
+
+
+def _inside_question(span: str, asked: frozenset[str]) -> bool:
+    toks = words(span)
+    return bool(toks) and all(t in asked for t in toks)
+
+
+def _is_date_part(text: str, start: int, end: int) -> bool:
+    """A day of a month ("5 October", "October 5") is a date, not a count."""
+    around = text[max(0, start - 12) : end + 12]
+    return bool(_MONTH_DATE.search(around)) and len(text[start:end]) <= 2

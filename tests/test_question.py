@@ -1,0 +1,70 @@
+"""Question analysis (answer types, parts, enumerations) and the answerability gate."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.evidence import Sentence, answerable
+from rag.question import analyse, expected_type, has_answer
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("When did the road open?", "date"),
+        ("On what date was the treaty signed?", "date"),
+        ("In which year did Baku open an embassy?", "date"),
+        ("What was the value of the equipment sold in 2015?", "money"),
+        ("What is the total budget of the program?", "money"),
+        ("How many people have resettled in Aghali?", "number"),
+        ("Roughly what share of Israel's oil comes from Azerbaijan?", "number"),
+        ("What IDP and refugee totals did the committee report?", "number"),
+        ("Who became the envoy in Paris?", "person"),
+        ("What is the name of the Slovak defense minister?", "person"),
+        ("Which member of the cabinet blamed Baku?", "person"),
+        ("Which app did the authorities block?", "name"),
+        ("Which New Caledonian pro-independence party signed it?", "name"),
+        ("Why did Baku refuse the meeting?", None),
+        ("Is Azerbaijan a natural partner for the West?", None),
+        ("What did the state oil company offer?", None),
+    ],
+)
+def test_expected_type(question: str, kind: str | None) -> None:
+    assert expected_type(question) == kind
+
+
+def test_parts_enumerations_and_part_types() -> None:
+    a = analyse("How long is the road, and when did it open?")
+    assert a.parts and a.expects is None and a.part_types == ("number", "date") and a.count == 2
+    assert analyse("What are the three ways ISA says Baku hurt Ukraine?").count == 3
+    # "among the five areas ... which came third" asks for two things, not five
+    assert analyse("Among the five priority areas, which came third and which came fifth?").count <= 2
+
+
+def test_an_answer_is_something_the_question_does_not_already_say() -> None:
+    words = analyse("How many people were killed in the September 2023 offensive?").words
+    assert not has_answer("number", words, "The offensive of September 2023 was condemned.13")  # footnote
+    assert not has_answer("number", words, "Fighting resumed on 19 September.")  # a day of a month
+    assert has_answer("number", words, "At least 200 people were killed.")
+    assert has_answer("number", words, "Several dozen people were killed.")
+    date_q = analyse("When did the offensive of 2023 start?").words
+    assert not has_answer("date", date_q, "The offensive of 2023 was condemned.")
+    assert has_answer("date", date_q, "It started on 19 September 2023.")
+    money_q = analyse("What was the value of the contract?").words
+    assert not has_answer("money", money_q, "The contract covers 70 howitzers.")
+    assert has_answer("money", money_q, "The contract was worth €157 million.")
+    assert has_answer("money", money_q, "Contracts totalled close to $5 billion.")
+    who = analyse("Who was appointed ambassador to Israel?").words
+    assert not has_answer("person", who, "an ambassador to Israel was appointed.")
+    assert has_answer("person", who, "The ambassador to Israel is Mukhtar Mammadov.")
+    assert has_answer(None, who, "anything")
+
+
+def test_answerable_needs_a_typed_sentence_nearly_as_good_as_the_best() -> None:
+    qa = analyse("How many people were killed?")
+    best_untyped = Sentence(0, 0, 10, "People were killed in the offensive.", 0.8, 0.8, answers=False)
+    weak_typed = Sentence(1, 0, 10, "In 1990, 30 villages burned.", 0.4, 0.2, answers=True)
+    strong_typed = Sentence(1, 0, 10, "About 200 people were killed.", 0.75, 0.75, answers=True)
+    assert not answerable(qa, [best_untyped, weak_typed])
+    assert answerable(qa, [best_untyped, strong_typed])
+    assert answerable(analyse("Why were people killed?"), [best_untyped])  # no type asked: no gate
