@@ -115,14 +115,15 @@ def evidence_strength(sentences: Sequence[Sentence]) -> float:
 
 
 TYPE_RATIO = 0.8
+TYPED_DENSE = 0.55  # ... and is itself about the question (cosine; dev answerable typed: >= 0.58)
 
 
 def answerable(analysis: Analysis, sentences: Sequence[Sentence]) -> bool:
     """Whether a sentence holding an answer of the asked type matches the question nearly as
-    well as the best sentence (TYPE_RATIO): "how many people were killed" is not answered by
-    sentences about the offensive that hold no number. True when no type is asked."""
+    well as the best sentence (TYPE_RATIO) and on its own (TYPED_DENSE): "how many people were
+    killed" is not answered by sentences about the offensive that hold no number, nor by a
+    number in a sentence about something else. True when no type is asked."""
     if analysis.expects is None or not sentences:
         return True
     best = max(s.base for s in sentences)
-    typed = max((s.base for s in sentences if s.answers), default=0.0)
-    return typed >= TYPE_RATIO * best
+    return any(s.answers and s.base >= TYPE_RATIO * best and s.dense >= TYPED_DENSE for s in sentences)

@@ -34,9 +34,12 @@ class ExtractiveGenerator:
         """Rule-based rewrite (no model to ask)."""
         return condense_by_rule(question, history)
 
-    def select(self, question: str, sentences: Sequence[Sentence]) -> list[Sentence]:
+    def select(
+        self, question: str, sentences: Sequence[Sentence], passages: Sequence[Passage] | None = None
+    ) -> list[Sentence]:
         """The answer's sentences, in reading order within each passage: the best sentence for
-        each part of the question (or each item it enumerates), then sentences holding question
+        each part of the question (or each item it enumerates, or each of two sources for a
+        yes/no question), then sentences holding question
         words the chosen ones lack; near-duplicates and headings left out."""
         qa = analyse(question)
         pool = [s for s in sentences if not is_heading(s.text)]
@@ -53,6 +56,14 @@ class ExtractiveGenerator:
                         break  # this part is answered by a sentence already chosen
                     if _add(chosen, s):
                         break
+        elif qa.views:  # what each source says: the best sentence of each of the best two files
+            _add(chosen, pool[0])
+            for s in pool[1:]:
+                if s.score < ENUM_FLOOR * pool[0].score:
+                    break
+                if passages is not None and all(passages[c.passage].file != passages[s.passage].file for c in chosen):
+                    _add(chosen, s)
+                    break
         else:
             _add(chosen, pool[0])
             for s in pool[1:]:
@@ -73,7 +84,7 @@ class ExtractiveGenerator:
         history: Sequence[Turn] = (),
     ) -> Iterator[str]:
         """Yield each selected sentence followed by its passage marker."""
-        chosen = self.select(question, sentences)
+        chosen = self.select(question, sentences, passages)
         if not chosen:
             yield REFUSAL
             return

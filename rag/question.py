@@ -51,7 +51,15 @@ _NAME_NOUNS = (
 )
 _NAME_Q = re.compile(rf"\b(?:which|what)\s+(?:{_AUX}\w+[\s-]+){{0,4}}(?:{_NAME_NOUNS})\b", re.IGNORECASE)
 _COUNT_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
-_ENUM = re.compile(r"(?<!among the )(?<!of the )(?<!from the )\b(two|three|four|five|six)\s+(?:\w+\s+){0,2}?(?:[a-z]+s)\b", re.IGNORECASE)
+_ENUM = re.compile(r"(?<!among the )(?<!of the )(?<!from the )\b(two|three|four|five|six)\s+(?:\w+\s+){0,2}?(?:[a-z]+s)\b",
+                   re.IGNORECASE)
+# yes/no and "how is X seen" questions: the documents may disagree, so each source has its say
+_VIEWS_Q = re.compile(
+    r"^\s*(?:is|are|was|were|does|do|did|has|have|had|can|could|should|will|would)\b"
+    r"|\bhow (?:is|are|was|were|do|does)\b.{0,80}\b(?:portrayed|seen|viewed|described|characteri[sz]ed|"
+    r"framed|perceived|judged|assessed)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,7 @@ class Analysis:
     parts: tuple[str, ...]  # sub-questions of a multi-part question (empty for a single one)
     part_types: tuple[Expects | None, ...]  # the answer type of each part
     count: int  # how many items it asks for ("the three ways ..." -> 3), else 1
+    views: bool  # a yes/no or "how is X portrayed" question: answered by what each source says
     words: frozenset[str]  # lower-cased words of the question: a candidate answer is not one of them
 
 
@@ -77,6 +86,7 @@ def analyse(question: str) -> Analysis:
         parts=parts,
         part_types=tuple(expected_type(p) for p in parts),
         count=max(count, len(parts) or 1),
+        views=not parts and bool(_VIEWS_Q.search(question)),
         words=frozenset(words(question)),
     )
 
@@ -114,6 +124,7 @@ _CURRENCY = re.compile(
     re.IGNORECASE,
 )
 _MONTH_DATE = re.compile(rf"\b(?:{_MONTHS})\b\.?\s*\d|\d{{1,2}}\s+(?:{_MONTHS})\b", re.IGNORECASE)
+_CALENDAR = re.compile(rf"(?:{_MONTHS}|monday|tuesday|wednesday|thursday|friday|saturday|sunday)", re.IGNORECASE)
 _CAPITAL = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][\w’'-]*[a-z][\w’'-]*|[A-Z]{2,})\b")
 
 
@@ -139,7 +150,9 @@ def has_answer(kind: Expects | None, asked: frozenset[str], sentence: str) -> bo
             return True
         return any(w.group(0).lower() not in asked for w in _NUM_WORDS.finditer(sentence))
     # person / name: a capitalised word inside the sentence that the question does not use
-    return any(w.group(1).lower() not in asked for w in _CAPITAL.finditer(sentence))
+    # (a month or weekday is not a name)
+    return any((w := m.group(1).lower()) not in asked and not _CALENDAR.fullmatch(w)
+               for m in _CAPITAL.finditer(sentence))
 
 
 def _inside_question(span: str, asked: frozenset[str]) -> bool:
