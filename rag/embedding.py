@@ -218,7 +218,8 @@ class OpenAIEmbedder:
                 progress(len(batch))
         arr = np.asarray(rows, dtype=np.float32).reshape(len(rows), -1)
         norms = np.linalg.norm(arr, axis=1, keepdims=True)
-        return arr / np.maximum(norms, 1e-12)
+        out: Vectors = arr / np.maximum(norms, 1e-12)
+        return out
 
 
 _CACHE: dict[tuple[str, str, str], Embedder] = {}

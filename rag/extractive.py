@@ -43,8 +43,9 @@ class ExtractiveGenerator:
         words the chosen ones lack; near-duplicates and headings left out."""
         qa = analyse(question)
         pool = [s for s in sentences if not is_heading(s.text)]
-        if qa.expects:  # prefer sentences that hold an answer of the asked type
-            pool = [s for s in pool if s.answers] or pool
+        if qa.expects:  # prefer sentences that hold an answer of the asked type, read in context
+            typed = sorted((s for s in pool if s.answers), key=lambda s: -(s.match + s.bonus))
+            pool = typed or pool
         if not pool:
             return []
         cap = max(self.max_sentences, min(qa.count, 5))

@@ -273,10 +273,13 @@ class Index:
         sentences = score_sentences(standalone, passages, self.embedder, self.idf, analysis)
         strength = evidence_strength(sentences)
         timings["evidence"] = time.perf_counter() - t
-        base = dict(question=q, passages=passages, generator=name,
+        base: dict[str, object] = dict(question=q, passages=passages, generator=name,
                     standalone_question=standalone if standalone != q else None)
         # too little evidence, or none holding the kind of answer asked for ("how many": a number)
         if strength < self.settings.refusal_threshold or not answerable(analysis, sentences):
+            if strength >= self.settings.refusal_threshold:  # on topic, but the asked detail is missing
+                base["notice"] = (f"The passages closest to this question do not give the {analysis.expects} "
+                                  "it asks for.")
             yield REFUSAL
             yield Answer(text=REFUSAL, refused=True, timings=timings, **base)  # type: ignore[arg-type]
             return

@@ -17,7 +17,8 @@ from .text import words
 
 Expects = Literal["number", "money", "date", "person", "name"]
 
-_AUX = r"(?!(?:did|does|do|is|are|was|were|has|have|had|can|could|will|would)\b)"  # "what did the company ..."
+# "what did the company offer" asks for an action, "what is the name of" for a name
+_AUX = r"(?!(?:did|does|do|has|have|had|can|could|will|would)\b)"
 _DATE_Q = re.compile(
     r"^\s*(?:and\s+)?when\b|\b(?:on|in|by|since|from|until)\s+(?:what|which)\s+(?:date|year|day|month)\b"
     r"|\b(?:what|which)\s+(?:date|year|day|month)\b",
@@ -107,6 +108,8 @@ def expected_type(question: str) -> Expects | None:
 
 
 _FOOTNOTE = re.compile(r"(?<=[.!?\"”’)])\d{1,3}$")  # a PDF footnote number glued to the full stop
+# "Nord Stream 1 and 2", "Article 9": a number that is part of a name counts nothing
+_NAMED_NUMBER = re.compile(r"\b[A-Z][\w-]*\s+\d{1,3}(?:\s*(?:,|and|&)\s*\d{1,3})*\b(?!\s*(?:%|percent|per cent))")
 _MONTHS = (
     "january|february|march|april|may|june|july|august|september|october|november|december"
     "|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
@@ -140,6 +143,7 @@ def has_answer(kind: Expects | None, asked: frozenset[str], sentence: str) -> bo
     if kind == "money":
         return any(not _inside_question(m.group(0), asked) for m in _CURRENCY.finditer(sentence))
     if kind == "number":
+        sentence = _NAMED_NUMBER.sub(" ", sentence)
         for m in _NUM.finditer(sentence):
             token = m.group(0)
             digits = re.sub(r"\D", "", token.split()[0])

@@ -68,3 +68,21 @@ def test_answerable_needs_a_typed_sentence_nearly_as_good_as_the_best() -> None:
     assert not answerable(qa, [best_untyped, weak_typed])
     assert answerable(qa, [best_untyped, strong_typed])
     assert answerable(analyse("Why were people killed?"), [best_untyped])  # no type asked: no gate
+
+
+def test_a_number_inside_a_name_is_not_a_count() -> None:
+    words = analyse("What annual gas volume is the hub designed to handle?").words
+    assert not has_answer("number", words, "Gas was to flow through Nord Stream 1 and 2 instead.")
+    assert has_answer("number", words, "The hub would handle 40 bcm a year.")
+
+
+def test_an_answer_after_the_sentence_that_restates_the_question_inherits_its_match() -> None:
+    qa = analyse("What is the going rate for renting farm machinery?")
+    topic = Sentence(0, 0, 40, "The second method for obtaining machinery is by renting it.", 0.62, 0.3,
+                     answers=False)
+    rate = Sentence(0, 41, 90, "The going daily rate is 50 AZN per hectare.", 0.49, 0.25, answers=True,
+                    context=topic.base, context_dense=topic.dense)
+    alone = Sentence(0, 41, 90, "The going daily rate is 50 AZN per hectare.", 0.49, 0.25, answers=True)
+    assert rate.match > rate.base and rate.match_dense > rate.dense
+    assert answerable(qa, [topic, rate])
+    assert not answerable(qa, [topic, alone])
