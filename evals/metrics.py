@@ -161,6 +161,18 @@ def check_floors(figures: Mapping[str, float | None], floors: Mapping[str, float
     return problems
 
 
+def check_ceilings(figures: Mapping[str, float | None], ceilings: Mapping[str, float]) -> list[str]:
+    """Messages for every figure above its ceiling (or missing), e.g. context tokens; empty when all hold."""
+    problems = []
+    for name, ceiling in sorted(ceilings.items()):
+        value = figures.get(name)
+        if value is None:
+            problems.append(f"{name}: missing from the report (ceiling {ceiling:.3f})")
+        elif value > ceiling + 1e-9:
+            problems.append(f"{name}: {value:.3f} is above its ceiling {ceiling:.3f}")
+    return problems
+
+
 # ---- LLM judge (optional) ---------------------------------------------------------------
 SUPPORT_PROMPT = (
     "Premise (quoted from a document):\n{quotes}\n\nClaim:\n{sentence}\n\n"

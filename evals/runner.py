@@ -22,7 +22,7 @@ from evals.check_gold import load_gold, locate
 from rag import Answer, Index, Settings
 from rag.citations import parse_claims
 from rag.documents import iter_files, read_document
-from rag.errors import DocumentError, RagError
+from rag.errors import ConfigError, DocumentError, RagError
 from rag.retrieval import Mode
 
 log = logging.getLogger(__name__)
@@ -76,8 +76,24 @@ class RawFiles:
 
 
 def load_items(gold: Path, split: str, limit: int | None = None) -> list[Record]:
-    """Gold items of a split ("dev", "test" or "all"), in file order, at most `limit`."""
-    items = [i for i in load_gold(gold) if split == "all" or i["split"] == split]
+    """Gold items of a split ("dev", "test" or "all"), in file order, at most `limit`.
+
+    A gold file whose items carry no "split" (a held-out set is one split) is used whole; an
+    item without a "type" is typed "unanswerable" when it has no evidence, else "untyped"."""
+    raw = load_gold(gold)
+    for n, item in enumerate(raw, 1):
+        missing = [k for k in ("question", "evidence") if k not in item]
+        if missing:
+            raise ConfigError(
+                f"{gold}: item {item.get('id', n)} has no {' or '.join(missing)}: expected JSON lines with "
+                "id, question, answer, type, evidence=[{file, quote}] (see evals/README.md)"
+            )
+    if not any("split" in i for i in raw):
+        log.info("%s has no splits: evaluating all %d items", gold, len(raw))
+        split = "all"
+    items = [{"id": f"item{n}", "answer": "", **i,
+              "type": i.get("type") or ("untyped" if i["evidence"] else "unanswerable")}
+             for n, i in enumerate(raw, 1) if split == "all" or i.get("split") == split]
     return items[:limit] if limit else items
 
 

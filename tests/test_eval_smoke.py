@@ -1,5 +1,5 @@
 """CI smoke test: the eval harness over the dev split (extractive answers, no baseline) must keep
-every figure of evals/floors.json at or above its floor. Takes a few minutes (index build + ~60 asks)."""
+every figure of evals/floors.json at or above its floor (and of evals/ceilings.json at or below). Takes a few minutes (index build + ~60 asks)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from evals.metrics import check_floors
+from evals.metrics import check_ceilings, check_floors
 from rag.eval_cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOORS = ROOT / "evals" / "floors.json"
+CEILINGS = ROOT / "evals" / "ceilings.json"
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +33,9 @@ def test_dev_figures_stay_above_their_floors(dev_report: Path) -> None:
     assert floors["citation.validity"] == 1.0  # every citation must be the exact original text
     problems = check_floors(figures, floors)
     assert problems == [], "eval figures fell below evals/floors.json:\n" + "\n".join(problems)
+    # recall bought with a bigger context is not progress: the context's price has a ceiling
+    over = check_ceilings(figures, json.loads(CEILINGS.read_text(encoding="utf-8")))
+    assert over == [], "eval figures rose above evals/ceilings.json:\n" + "\n".join(over)
 
 
 def test_report_folder_is_complete(dev_report: Path) -> None:

@@ -132,6 +132,14 @@ def test_check_floors_flags_low_and_missing_figures() -> None:
     assert M.check_floors({"a": 0.6, "b": 1.0, "c": 0.2}, floors) == []
 
 
+def test_check_ceilings_flags_high_and_missing_figures() -> None:
+    ceilings = {"tokens": 1100.0, "other": 5.0}
+    assert M.check_ceilings({"tokens": 1100.0, "other": 1.0}, ceilings) == []
+    problems = M.check_ceilings({"tokens": 1180.0}, ceilings)
+    assert "tokens: 1180.000 is above its ceiling 1100.000" in problems
+    assert any(p.startswith("other: missing") for p in problems)
+
+
 def test_parse_yes_no() -> None:
     assert M.parse_yes_no("Yes.")
     assert M.parse_yes_no(" yes, it does")
@@ -244,3 +252,19 @@ def test_judge_reports_an_unreachable_endpoint_as_a_backend_error() -> None:
     judge = M.Judge(f"http://127.0.0.1:{port}/v1", "", "local", timeout=5)
     with pytest.raises(BackendError, match="run without --judge"):
         judge.supports("x", ["y"])
+
+
+def test_a_gold_file_without_splits_or_types_is_evaluated_whole(tmp_path: Path) -> None:
+    from evals.runner import load_items
+    from rag.errors import ConfigError
+
+    gold = tmp_path / "heldout.jsonl"
+    gold.write_text(
+        '{"id": "h1", "question": "Q?", "answer": "A", "evidence": [{"file": "f.txt", "quote": "x"}]}\n'
+        '{"id": "h2", "question": "Q2?", "answer": "", "evidence": []}\n', encoding="utf-8")
+    items = load_items(gold, "dev")
+    assert [i["id"] for i in items] == ["h1", "h2"]
+    assert [i["type"] for i in items] == ["untyped", "unanswerable"]
+    gold.write_text('{"id": "h3", "answer": "A"}\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="h3 has no question or evidence"):
+        load_items(gold, "all")
