@@ -151,25 +151,24 @@ def percentile(values: Sequence[float], q: float) -> float | None:
 
 def check_floors(figures: Mapping[str, float | None], floors: Mapping[str, float]) -> list[str]:
     """Messages for every figure below its floor (or missing); empty when all hold."""
-    problems = []
-    for name, floor in sorted(floors.items()):
-        value = figures.get(name)
-        if value is None:
-            problems.append(f"{name}: missing from the report (floor {floor:.3f})")
-        elif value < floor - 1e-9:
-            problems.append(f"{name}: {value:.3f} is below its floor {floor:.3f}")
-    return problems
+    return _check_limits(figures, floors, "floor")
 
 
 def check_ceilings(figures: Mapping[str, float | None], ceilings: Mapping[str, float]) -> list[str]:
     """Messages for every figure above its ceiling (or missing), e.g. context tokens; empty when all hold."""
+    return _check_limits(figures, ceilings, "ceiling")
+
+
+def _check_limits(figures: Mapping[str, float | None], limits: Mapping[str, float], kind: str) -> list[str]:
     problems = []
-    for name, ceiling in sorted(ceilings.items()):
+    for name, limit in sorted(limits.items()):
         value = figures.get(name)
         if value is None:
-            problems.append(f"{name}: missing from the report (ceiling {ceiling:.3f})")
-        elif value > ceiling + 1e-9:
-            problems.append(f"{name}: {value:.3f} is above its ceiling {ceiling:.3f}")
+            problems.append(f"{name}: missing from the report ({kind} {limit:.3f})")
+        elif kind == "floor" and value < limit - 1e-9:
+            problems.append(f"{name}: {value:.3f} is below its floor {limit:.3f}")
+        elif kind == "ceiling" and value > limit + 1e-9:
+            problems.append(f"{name}: {value:.3f} is above its ceiling {limit:.3f}")
     return problems
 
 
