@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Iterator, Sequence
 
-from .evidence import TYPE_BONUS, Sentence
+from .evidence import TYPE_BONUS, TYPE_RATIO, Sentence
 from .generation import REFUSAL, Turn, condense_by_rule
 from .question import Analysis, analyse, has_answer
 from .text import content_words
@@ -52,7 +52,12 @@ class ExtractiveGenerator:
         chosen: list[Sentence] = []
         if qa.parts:
             for j, kind in enumerate(qa.part_types):
-                for s in sorted(pool, key=lambda s: -_part_score(s, j, kind, qa)):
+                ranked = sorted(pool, key=lambda s: -_part_score(s, j, kind, qa))
+                if kind is not None:  # a typed part ("and when ...?") is answered by a typed sentence
+                    typed = [s for s in ranked if has_answer(kind, qa.words, s.text)]
+                    if typed and _part_score(typed[0], j, kind, qa) >= TYPE_RATIO * _part_score(ranked[0], j, kind, qa):
+                        ranked = typed
+                for s in ranked:
                     if s in chosen:
                         break  # this part is answered by a sentence already chosen
                     if _add(chosen, s):

@@ -15,15 +15,12 @@ from typing import Literal
 from .retrieval import subqueries
 from .text import words
 
-Expects = Literal["number", "money", "date", "person", "name"]
+Expects = Literal["number", "money", "date", "time", "person", "name"]
 
 # "what did the company offer" asks for an action, "what is the name of" for a name
 _AUX = r"(?!(?:did|does|do|has|have|had|can|could|will|would)\b)"
-_DATE_Q = re.compile(
-    r"^\s*(?:and\s+)?when\b|\b(?:on|in|by|since|from|until)\s+(?:what|which)\s+(?:date|year|day|month)\b"
-    r"|\b(?:what|which)\s+(?:date|year|day|month)\b",
-    re.IGNORECASE,
-)
+_DATE_Q = re.compile(r"\b(?:what|which)\s+(?:date|year|day|month)\b", re.IGNORECASE)
+_TIME_Q = re.compile(r"^\s*(?:and\s+)?(?:since\s+)?when\b", re.IGNORECASE)  # a date, a time, "every two hours"
 _MONEY_Q = re.compile(
     r"\b(?:how much (?:money|did \w+(?: \w+){0,3} (?:spend|pay|invest|cost))|(?:monetary|dollar|euro|total)?"
     r"\s*(?:value|cost|price|budget|worth)\b(?! of (?:the )?(?:relationship|ties|partnership))|how much .{0,40}"
@@ -96,6 +93,8 @@ def expected_type(question: str) -> Expects | None:
     """The answer type a (single) question asks for, or None when its wording does not say."""
     if _DATE_Q.search(question):
         return "date"
+    if _TIME_Q.search(question):
+        return "time"
     if _MONEY_Q.search(question):
         return "money"
     if _NUMBER_Q.search(question):
@@ -127,6 +126,16 @@ _CURRENCY = re.compile(
     re.IGNORECASE,
 )
 _MONTH_DATE = re.compile(rf"\b(?:{_MONTHS})\b\.?\s*\d|\d{{1,2}}\s+(?:{_MONTHS})\b", re.IGNORECASE)
+_TIME = re.compile(
+    rf"\b\d{{1,2}}[:.]\d{{2}}\b|\b\d{{1,2}}\s*(?:a\.?m|p\.?m)\b|\bo[’']clock\b|\b(?:noon|midnight|dawn|dusk)\b"
+    r"|\b(?:every|each)\s+(?:\w+\s+)?(?:hours?|days?|weeks?|months?|years?|morning|evening|night|spring|summer"
+    r"|autumn|winter|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b|\b(?:daily|weekly|monthly|annually"
+    r"|yearly|hourly|nightly)\b|\b(?:spring|summer|autumn|winter|weekends?|century|decade)\b|\b(?:monday|tuesday"
+    r"|wednesday|thursday|friday|saturday|sunday)s?\b|\b(?:at|after|before|during|since|until|till|by|from)\s+"
+    r"(?:the\s+)?(?:(?:early|late|mid|first|last|next|end of)\s+)?(?:\d|[A-Z]|one|two|three|four|five|six|seven"
+    r"|eight|nine|ten|eleven|twelve)\w*",
+    re.IGNORECASE,
+)
 _CALENDAR = re.compile(rf"(?:{_MONTHS}|monday|tuesday|wednesday|thursday|friday|saturday|sunday)", re.IGNORECASE)
 _CAPITAL = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][\w’'-]*[a-z][\w’'-]*|[A-Z]{2,})\b")
 
@@ -137,9 +146,11 @@ def has_answer(kind: Expects | None, asked: frozenset[str], sentence: str) -> bo
     if kind is None:
         return True
     sentence = _FOOTNOTE.sub("", sentence)
-    if kind == "date":
+    if kind in ("date", "time"):
         years = {y for y in _YEAR.findall(sentence) if y not in asked}
-        return bool(years) or any(not _inside_question(m.group(0), asked) for m in _MONTH_DATE.finditer(sentence))
+        if years or any(not _inside_question(m.group(0), asked) for m in _MONTH_DATE.finditer(sentence)):
+            return True
+        return kind == "time" and any(not _inside_question(m.group(0), asked) for m in _TIME.finditer(sentence))
     if kind == "money":
         return any(not _inside_question(m.group(0), asked) for m in _CURRENCY.finditer(sentence))
     if kind == "number":

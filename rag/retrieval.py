@@ -119,6 +119,7 @@ _SPLIT = re.compile(
     r"|;\s+|\?\s+",
     re.IGNORECASE,
 )
+_WH = re.compile(r"(?:what|which|how|when|where|who|whom|whose|why)\b\s*(.*)", re.IGNORECASE | re.DOTALL)
 _LEAD = re.compile(r"^(according to [^,]+,|in [^,]{3,60},)\s*", re.IGNORECASE)
 
 
@@ -126,6 +127,11 @@ def subqueries(question: str) -> list[str]:
     """The parts of a multi-part question ("X, and what Y?"), each keeping a leading
     "According to Z," frame; [] for a single question."""
     parts = [p.strip(" ,;?") for p in _SPLIT.split(question) if p and p.strip(" ,;?")]
+    for i in range(len(parts) - 1):
+        if not content_words(parts[i]):  # "When and where did X?": "When" borrows "did X"
+            nxt = _WH.match(parts[i + 1])
+            parts[i] = f"{parts[i]} {nxt.group(1) if nxt else parts[i + 1]}"
+    parts = [p for p in parts if content_words(p)]
     if len(parts) < 2:
         return []
     lead = _LEAD.match(question)

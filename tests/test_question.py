@@ -11,7 +11,7 @@ from rag.question import analyse, expected_type, has_answer
 @pytest.mark.parametrize(
     ("question", "kind"),
     [
-        ("When did the road open?", "date"),
+        ("When did the road open?", "time"),
         ("On what date was the treaty signed?", "date"),
         ("In which year did Baku open an embassy?", "date"),
         ("What was the value of the equipment sold in 2015?", "money"),
@@ -35,7 +35,7 @@ def test_expected_type(question: str, kind: str | None) -> None:
 
 def test_parts_enumerations_and_part_types() -> None:
     a = analyse("How long is the road, and when did it open?")
-    assert a.parts and a.expects is None and a.part_types == ("number", "date") and a.count == 2
+    assert a.parts and a.expects is None and a.part_types == ("number", "time") and a.count == 2
     assert analyse("What are the three ways ISA says Baku hurt Ukraine?").count == 3
     # "among the five areas ... which came third" asks for two things, not five
     assert analyse("Among the five priority areas, which came third and which came fifth?").count <= 2
@@ -86,3 +86,19 @@ def test_an_answer_after_the_sentence_that_restates_the_question_inherits_its_ma
     assert rate.match > rate.base and rate.match_dense > rate.dense
     assert answerable(qa, [topic, rate])
     assert not answerable(qa, [topic, alone])
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence"),
+    [
+        ("When does the ferry run in winter?", "The ferry runs every hour in summer and every two hours in winter."),
+        ("When does the museum open?", "The museum opens at nine."),
+        ("When does the night train leave?", "The night train leaves at 22:40."),
+        ("When did the road open?", "It opened after the Second Karabakh War."),
+        ("When did the road open?", "It opened on 25 August 2022."),
+    ],
+)
+def test_when_is_answered_by_any_time_not_only_a_calendar_date(question: str, sentence: str) -> None:
+    qa = analyse(question)
+    assert qa.expects == "time" and has_answer("time", qa.words, sentence)
+    assert not has_answer("date", qa.words, "It opened after the war.")
