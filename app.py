@@ -49,6 +49,7 @@ log = logging.getLogger("rag.app")
 ANSWER_LIMIT = 2  # answers at once (see the docstring)
 QUEUE_SIZE = 64  # events waiting at most; more get "Queue is full" at once
 STREAM_EVERY = 0.05  # seconds between re-renders of a streaming answer
+STARTUP_WAIT = 60.0  # a question asked while the index opens waits this long for it, then says so
 STATIC = Path(__file__).resolve().parent / "static"
 EXAMPLES = {  # questions the seeds answer, shown when their file is indexed
     "001_73f464f2a544a250.txt": "When did Aliyev and Putin sign the declaration on allied interaction, and where?",
@@ -147,6 +148,8 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
         yield viewer.transcript_html(turns), gr.skip(), turns, gr.update(value="", submit_btn=False, stop_btn="Stop")
         partial, shown, last, answer = "", "", 0.0, None
         try:
+            if runtime.index is None and not runtime.error:
+                runtime.ready.wait(STARTUP_WAIT)  # opening takes seconds: answer then, not an error now
             index = runtime.index
             if index is None:
                 raise RagError(runtime.error or "the index is still being built: wait for the progress bar to finish")

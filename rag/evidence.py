@@ -133,7 +133,7 @@ def evidence_strength(sentences: Sequence[Sentence]) -> float:
     return float(np.max([s.dense for s in sentences])) if sentences else 0.0
 
 
-TYPE_RATIO = 0.8
+TYPE_RATIO = 0.7
 TYPED_MATCH = 0.55  # ... and is itself about the question (cosine or combined score)
 
 

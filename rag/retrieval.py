@@ -127,10 +127,13 @@ def subqueries(question: str) -> list[str]:
     """The parts of a multi-part question ("X, and what Y?"), each keeping a leading
     "According to Z," frame; [] for a single question."""
     parts = [p.strip(" ,;?") for p in _SPLIT.split(question) if p and p.strip(" ,;?")]
-    for i in range(len(parts) - 1):
-        if not content_words(parts[i]):  # "When and where did X?": "When" borrows "did X"
-            nxt = _WH.match(parts[i + 1])
-            parts[i] = f"{parts[i]} {nxt.group(1) if nxt else parts[i + 1]}"
+    for i, part in enumerate(parts):
+        # a bare wh-word borrows the rest of its neighbour: "When and where did X?" and
+        # "When did X, and where?" both ask "When did X" and "where did X"
+        if not content_words(part) and len(parts) > 1:
+            other = parts[i + 1] if i + 1 < len(parts) else parts[i - 1]
+            rest = _WH.match(other)
+            parts[i] = f"{part} {rest.group(1) if rest else other}"
     parts = [p for p in parts if content_words(p)]
     if len(parts) < 2:
         return []

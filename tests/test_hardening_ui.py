@@ -12,6 +12,7 @@ import http.client
 import importlib.util
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -35,7 +36,7 @@ from ui_app import CHROMIUM, ROOT, ask, chromium, free_port, wait_http_ok
 SEEDS = ROOT / "seeds"
 SECRET = "sk-test-SECRET"
 QUESTION = "When did Aliyev and Putin sign the declaration on allied interaction, and where?"
-FILE = "001_73f464f2a544a250.txt"  # the seed that answers QUESTION
+FILE = "001_73f464f2a544a250.txt"  # a seed that answers QUESTION (003 does too)
 MAX_BYTES = 300_000  # RAG_MAX_FILE_BYTES of the app: above every seed, so over-size uploads stay small
 TRAVERSALS = ["../../etc/passwd", "/etc/passwd", "..%2f..%2fetc%2fpasswd", "%2e%2e/%2e%2e/etc/passwd",
               "....//....//etc/passwd", "..\\..\\etc\\passwd", "passwd-link.txt", "/proc/self/environ"]
@@ -322,7 +323,9 @@ def test_citation_clicks_only_open_citations_of_the_conversation(app: dict[str, 
     chat = s.output("chat_turn", [QUESTION, None, "extractive", 5, []])[0]
     assert "rg-done" in chat and 'data-marker="1"' in chat
     opened = s.output("open_citation", [None, False], {"turn": 0, "marker": 1})[0]
-    assert "<mark" in opened and FILE in opened  # the control: a real click opens the passage
+    # the control: a real click opens the passage, in a seed file the answer cites
+    mark = re.search(r'<mark[^>]*data-file="([^"]+)"', opened)
+    assert mark and mark.group(1) in {p.name for p in SEEDS.iterdir()} and mark.group(1) in chat
     forged: list[Any] = [{"turn": t, "marker": 1} for t in TRAVERSALS] + [{"turn": 0, "marker": t} for t in TRAVERSALS]
     forged += [None, {}, {"file": "/etc/passwd", "start": 0, "end": 100}, {"turn": -1, "marker": 1},
                {"turn": 10**30, "marker": 1}, {"turn": "0x0", "marker": "1"}, {"turn": "²", "marker": 1},

@@ -198,7 +198,8 @@ def test_streamed_answer_and_citation_opens_the_passage_in_context(
     assert footnotes.count() == len(expected.citations)
     c = expected.citations[0]
     first = collapse(footnotes.first.inner_text())
-    assert c.file in first and f"line {c.line_start}" in first and dehyphenate(c.quote) in first
+    where = f"line {c.line_start}" if c.line_start == c.line_end else f"lines {c.line_start}–{c.line_end}"
+    assert c.file in first and where in first and dehyphenate(c.quote) in first
     card = page.locator("#rg-sources .rg-card").first
     assert c.file in card.inner_text() and dehyphenate(c.quote) in collapse(card.inner_text())
 
