@@ -21,6 +21,8 @@ DENSE_WEIGHT = 0.6
 MIN_SENTENCE_CHARS = 25
 TYPE_BONUS = 0.08  # a sentence holding an answer of the asked type ("how many" -> a number)
 CONTEXT_SHARE = 0.95  # share of the previous sentence's match a typed answer sentence inherits
+TYPE_RATIO = 0.7  # a typed sentence must match the question this close to the best sentence ...
+TYPED_MATCH = 0.55  # ... and be about the question on its own (cosine or combined score)
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class Sentence:
     lexical: float
     answers: bool = True  # holds an answer of the question's expected type (True: none expected)
     parts: tuple[float, ...] = ()  # base score against each part of a multi-part question
+    part_answers: tuple[bool, ...] = ()  # holds an answer of each part's expected type
     bonus: float = 0.0
     context: float = 0.0  # base score of the sentence before it in the same passage
     context_dense: float = 0.0  # and its cosine similarity
@@ -96,18 +99,16 @@ def score_sentences(
     for (pi, s, e, text), row in zip(cands, sims):
         # the passage header (essay title/author) counts as lexical context of its sentences
         context = passages[pi].header + " " + text
-        base = [DENSE_WEIGHT * max(float(sim), 0.0) + (1 - DENSE_WEIGHT) * lexical_overlap(t, context, idf)
-                for sim, t in zip(row, terms)]
-        if qa.parts:
-            answers = [has_answer(kind, qa.words, text) for kind in qa.part_types]
-            typed = any(a and kind for a, kind in zip(answers, qa.part_types))
-            ok = all(answers) or typed
-        else:
-            ok = has_answer(qa.expects, qa.words, text)
-            typed = ok and qa.expects is not None
-        sent = Sentence(pi, s, e, text, max(float(row[0]), 0.0), lexical_overlap(terms[0], context, idf),
-                        answers=ok, parts=tuple(base[1:]), bonus=TYPE_BONUS if typed else 0.0,
-                        context=prev[1] if prev[0] == pi else 0.0, context_dense=prev[2] if prev[0] == pi else 0.0)
+        dense = [max(float(sim), 0.0) for sim in row]
+        lex = [lexical_overlap(t, context, idf) for t in terms]
+        part_answers = tuple(has_answer(kind, qa.words, text) for kind in qa.part_types)
+        answers = has_answer(qa.expects, qa.words, text)  # True for multi-part questions (no type)
+        typed = (answers and qa.expects is not None) or any(a and kind for a, kind in zip(part_answers, qa.part_types))
+        same = prev[0] == pi
+        sent = Sentence(pi, s, e, text, dense[0], lex[0], answers=answers,
+                        parts=tuple(DENSE_WEIGHT * d + (1 - DENSE_WEIGHT) * x for d, x in zip(dense[1:], lex[1:])),
+                        part_answers=part_answers, bonus=TYPE_BONUS if typed else 0.0,
+                        context=prev[1] if same else 0.0, context_dense=prev[2] if same else 0.0)
         prev = (pi, sent.base, sent.dense)
         out.append(sent)
     out.sort(key=lambda x: -x.score)
@@ -131,10 +132,6 @@ def evidence_strength(sentences: Sequence[Sentence]) -> float:
     dev question above 0.55. Lexical overlap is left out here: generic words ("capital",
     "population") match on-topic text and blur the line."""
     return float(np.max([s.dense for s in sentences])) if sentences else 0.0
-
-
-TYPE_RATIO = 0.7
-TYPED_MATCH = 0.55  # ... and is itself about the question (cosine or combined score)
 
 
 def answerable(analysis: Analysis, sentences: Sequence[Sentence]) -> bool:

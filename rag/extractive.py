@@ -12,7 +12,7 @@ from typing import Iterator, Sequence
 
 from .evidence import TYPE_BONUS, TYPE_RATIO, Sentence
 from .generation import REFUSAL, Turn, condense_by_rule
-from .question import Analysis, analyse, has_answer
+from .question import Analysis, Expects, analyse
 from .text import content_words
 from .types import Passage
 
@@ -44,7 +44,7 @@ class ExtractiveGenerator:
         qa = analyse(question)
         pool = [s for s in sentences if not is_heading(s.text)]
         if qa.expects:  # prefer sentences that hold an answer of the asked type, read in context
-            typed = sorted((s for s in pool if s.answers), key=lambda s: -(s.match + s.bonus))
+            typed = sorted((s for s in pool if s.answers), key=lambda s: -s.match)
             pool = typed or pool
         if not pool:
             return []
@@ -52,10 +52,10 @@ class ExtractiveGenerator:
         chosen: list[Sentence] = []
         if qa.parts:
             for j, kind in enumerate(qa.part_types):
-                ranked = sorted(pool, key=lambda s: -_part_score(s, j, kind, qa))
+                ranked = sorted(pool, key=lambda s: -_part_score(s, j, kind))
                 if kind is not None:  # a typed part ("and when ...?") is answered by a typed sentence
-                    typed = [s for s in ranked if has_answer(kind, qa.words, s.text)]
-                    if typed and _part_score(typed[0], j, kind, qa) >= TYPE_RATIO * _part_score(ranked[0], j, kind, qa):
+                    typed = [s for s in ranked if s.part_answers[j]]
+                    if typed and _part_score(typed[0], j, kind) >= TYPE_RATIO * _part_score(ranked[0], j, kind):
                         ranked = typed
                 for s in ranked:
                     if s in chosen:
@@ -112,10 +112,11 @@ def is_heading(text: str) -> bool:
     return len(text.split()) < 12 and not _CLOSED.search(text.strip())
 
 
-def _part_score(s: Sentence, j: int, kind: object, qa: Analysis) -> float:
-    # a part alone ("and when did it open?") has lost its subject: the whole question keeps it
-    base = 0.5 * s.base + 0.5 * (s.parts[j] if j < len(s.parts) else s.base)
-    typed = kind is not None and has_answer(qa.part_types[j], qa.words, s.text)
+def _part_score(s: Sentence, j: int, kind: Expects | None) -> float:
+    """A sentence's score for part j (scored with the whole question too: a part alone, "and
+    when did it open?", has lost its subject), with the bonus when it holds the part's type."""
+    base = 0.5 * s.base + 0.5 * s.parts[j]
+    typed = kind is not None and s.part_answers[j]
     return base + (TYPE_BONUS if typed else 0.0)
 
 

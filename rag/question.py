@@ -60,6 +60,13 @@ _VIEWS_Q = re.compile(
 )
 
 
+# first match wins: "what date" before "when", money before a plain number
+_TYPE_QUESTIONS: tuple[tuple[Expects, re.Pattern[str]], ...] = (
+    ("date", _DATE_Q), ("time", _TIME_Q), ("money", _MONEY_Q), ("number", _NUMBER_Q),
+    ("person", _PERSON_Q), ("name", _NAME_Q),
+)
+
+
 @dataclass(frozen=True)
 class Analysis:
     """What a question asks for."""
@@ -91,19 +98,7 @@ def analyse(question: str) -> Analysis:
 
 def expected_type(question: str) -> Expects | None:
     """The answer type a (single) question asks for, or None when its wording does not say."""
-    if _DATE_Q.search(question):
-        return "date"
-    if _TIME_Q.search(question):
-        return "time"
-    if _MONEY_Q.search(question):
-        return "money"
-    if _NUMBER_Q.search(question):
-        return "number"
-    if _PERSON_Q.search(question):
-        return "person"
-    if _NAME_Q.search(question):
-        return "name"
-    return None
+    return next((kind for kind, pattern in _TYPE_QUESTIONS if pattern.search(question)), None)
 
 
 _FOOTNOTE = re.compile(r"(?<=[.!?\"”’)])\d{1,3}$")  # a PDF footnote number glued to the full stop

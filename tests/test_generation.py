@@ -285,9 +285,9 @@ def test_extractive_prefers_the_sentence_holding_the_asked_type_and_skips_headin
 def test_extractive_answers_each_part_of_a_multi_part_question() -> None:
     q = "Which alliance did Baku avoid, and what provisions did Baku insist on?"
     sents = [  # parts: scores against "Which alliance did Baku avoid" and "what provisions ..."
-        Sentence(0, 0, 30, "Baku avoided joining the CSTO.", 0.8, 0.8, parts=(0.9, 0.2)),
-        Sentence(0, 40, 90, "Baku avoided the CSTO, the Russian-led alliance.", 0.78, 0.8, parts=(0.88, 0.2)),
-        Sentence(1, 0, 40, "Baku insisted on points about transport links.", 0.6, 0.5, parts=(0.2, 0.9)),
+        Sentence(0, 0, 30, "Baku avoided joining the CSTO.", 0.8, 0.8, parts=(0.9, 0.2), part_answers=(True, True)),
+        Sentence(0, 40, 90, "Baku avoided the CSTO, the Russian-led alliance.", 0.78, 0.8, parts=(0.88, 0.2), part_answers=(True, True)),
+        Sentence(1, 0, 40, "Baku insisted on points about transport links.", 0.6, 0.5, parts=(0.2, 0.9), part_answers=(True, True)),
     ]
     text = generate(ExtractiveGenerator(), q, five_passages(), sents)
     assert text == "Baku avoided joining the CSTO. [1] Baku insisted on points about transport links. [2]"
