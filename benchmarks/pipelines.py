@@ -82,7 +82,7 @@ def ours_queries(job: dict[str, Any]) -> dict[str, Any]:
     """Retrieve and ask latency on an index a cold run built (uncached question embeddings)."""
     from rag import Answer, Index, Settings
     from rag.embedding import get_embedder
-    from rag.retrieval import subqueries
+    from rag.question import subqueries
 
     settings = Settings(docs_dir=job["docs"], persist_dir=job["persist"], **job.get("store", {}))
     get_embedder(settings)  # the model load is reported by the cold runs, not as open time

@@ -211,7 +211,7 @@ def worker_query(job: dict[str, Any]) -> dict[str, Any]:
     """Open with the real model and time retrieval: hybrid, filtered, each side alone, numpy dense."""
     from rag import Index, Settings
     from rag.embedding import get_embedder
-    from rag.retrieval import subqueries
+    from rag.question import subqueries
     settings = Settings(docs_dir=job["docs"], persist_dir=job["persist"])
     emb: Any = get_embedder(settings)
     rss0 = rss_mb()

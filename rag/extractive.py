@@ -12,11 +12,12 @@ from typing import Iterator, Sequence
 
 from .evidence import TYPE_BONUS, TYPE_RATIO, Sentence
 from .generation import REFUSAL, Turn, condense_by_rule
-from .question import Analysis, Expects, analyse
-from .text import content_words
+from .question import Analysis, Expects, analyse, enumerated
+from .text import content_words, list_position
 from .types import Passage
 
 ENUM_FLOOR = 0.75  # "the three ways ...": further items must score this close to the best
+LIST_FLOOR = 0.6  # "First, ... Second, ...": the best item of a list in the best sentence's section
 COVER_FLOOR = 0.85  # a sentence added for question words the answer lacks must score this close
 DUPLICATE = 0.6  # word-set overlap (Jaccard) above which two sentences say the same thing
 _CLOSED = re.compile(r"[.!?…:;\"”’)\]]\d{0,3}$")
@@ -71,8 +72,9 @@ class ExtractiveGenerator:
                     _add(chosen, s)
                     break
         else:
-            _add(chosen, pool[0])
-            for s in pool[1:]:
+            if qa.count > 1 and passages is not None:  # a source lists the items: "First, ... Second, ..."
+                chosen.extend(list_items(pool, passages, qa.count))
+            for s in pool:  # else (or for the items the list lacks) the best sentences
                 if len(chosen) >= min(qa.count, cap) or s.score < ENUM_FLOOR * pool[0].score:
                     break
                 _add(chosen, s)
@@ -110,6 +112,40 @@ def specific_words(question: str) -> list[str]:
 def is_heading(text: str) -> bool:
     """A title or section heading: short and without closing punctuation."""
     return len(text.split()) < 12 and not _CLOSED.search(text.strip())
+
+
+def list_items(pool: Sequence[Sentence], passages: Sequence[Passage], count: int) -> list[Sentence]:
+    """The items of a list a source enumerates ("First, ...", "Second, ...", "The third ..."),
+    for a question that asks for `count` items: the sentences that open with list positions
+    1, 2, ... in one section, in reading order; [] when none. Items share few words with the
+    question (they are what it asks for), so a list counts when a sentence before its first
+    item announces it ("... in three ways.") and matches the question within ENUM_FLOOR of the
+    best sentence, or when it is in the best sentence's section and its best item scores within
+    LIST_FLOOR of the best. Of several, the longest, then the best-scored."""
+    if not pool:
+        return []
+    top = max(pool, key=lambda s: s.score)
+    home = (passages[top.passage].file, passages[top.passage].section)
+    lists: dict[tuple[str, str | None], dict[int, Sentence]] = {}
+    for s in sorted(pool, key=lambda s: (s.passage, s.start)):
+        pos = list_position(s.text, count)
+        p = passages[s.passage]
+        if pos is not None and pos <= count:
+            lists.setdefault((p.file, p.section), {}).setdefault(pos, s)
+    found = []
+    for key, items in lists.items():
+        run = [items[n] for n in range(1, count + 1) if n in items]
+        if len(run) < 2 or 1 not in items:
+            continue
+        first = items[1]
+        announced = any(
+            s.passage == first.passage and s.start < first.start and enumerated(s.text) == count
+            and s.score >= ENUM_FLOOR * top.score
+            for s in pool
+        )
+        if announced or (key == home and max(s.score for s in run) >= LIST_FLOOR * top.score):
+            found.append(run)
+    return max(found, key=lambda run: (len(run), sum(s.score for s in run)), default=[])
 
 
 def _part_score(s: Sentence, j: int, kind: Expects | None) -> float:

@@ -22,7 +22,8 @@ from .errors import BackendError, DocumentError, IndexNotFoundError, QuestionErr
 from .evidence import Sentence, answerable, evidence_strength, idf_table, score_sentences
 from .generation import REFUSAL, Generator, Turn, get_generator
 from .question import analyse
-from .retrieval import Mode, Retriever, subqueries
+from .question import subqueries
+from .retrieval import Mode, Retriever
 from .store import Snapshot, Store, check_index_dir, lock_path
 from .text import content_words
 from .types import Answer, Chunk, Document, Passage

@@ -12,8 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from .retrieval import subqueries
-from .text import words
+from .text import content_words, words
 
 Expects = Literal["number", "money", "date", "time", "person", "name"]
 
@@ -60,6 +59,40 @@ _VIEWS_Q = re.compile(
 )
 
 
+_SPLIT = re.compile(
+    r",?\s+(?:and|but)\s+(?=(?:what|which|how|when|where|who|whom|whose|why|does|did|do|is|are|was|were|has|have)\b)"
+    r"|;\s+|\?\s+",
+    re.IGNORECASE,
+)
+_WH = re.compile(r"(?:what|which|how|when|where|who|whom|whose|why)\b\s*(.*)", re.IGNORECASE | re.DOTALL)
+_LEAD = re.compile(r"^(according to [^,]+,|in [^,]{3,60},)\s*", re.IGNORECASE)
+
+
+def subqueries(question: str) -> list[str]:
+    """The parts of a multi-part question ("X, and what Y?"), each keeping a leading
+    "According to Z," frame; [] for a single question."""
+    parts = [p.strip(" ,;?") for p in _SPLIT.split(question) if p and p.strip(" ,;?")]
+    for i, part in enumerate(parts):
+        # a bare wh-word borrows the rest of its neighbour: "When and where did X?" and
+        # "When did X, and where?" both ask "When did X" and "where did X"
+        if not content_words(part) and len(parts) > 1:
+            other = parts[i + 1] if i + 1 < len(parts) else parts[i - 1]
+            rest = _WH.match(other)
+            parts[i] = f"{part} {rest.group(1) if rest else other}"
+    parts = [p for p in parts if content_words(p)]
+    if len(parts) < 2:
+        return []
+    lead = _LEAD.match(question)
+    prefix = lead.group(1) + " " if lead else ""
+    return [p if p.lower().startswith(prefix.lower()) else prefix + p for p in parts]
+
+
+def enumerated(question: str) -> int:
+    """How many items the question asks for ("the three ways ..." -> 3), else 1."""
+    m = _ENUM.search(question)
+    return _COUNT_WORDS[m.group(1).lower()] if m else 1
+
+
 # first match wins: "what date" before "when", money before a plain number
 _TYPE_QUESTIONS: tuple[tuple[Expects, re.Pattern[str]], ...] = (
     ("date", _DATE_Q), ("time", _TIME_Q), ("money", _MONEY_Q), ("number", _NUMBER_Q),
@@ -83,8 +116,7 @@ class Analysis:
 def analyse(question: str) -> Analysis:
     """The answer type, parts and enumerated count of a question."""
     parts = tuple(subqueries(question))
-    m = _ENUM.search(question)
-    count = _COUNT_WORDS[m.group(1).lower()] if m else 1
+    count = enumerated(question)
     return Analysis(
         text=question,
         expects=None if parts else expected_type(question),

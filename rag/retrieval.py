@@ -12,7 +12,8 @@ import numpy as np
 from .chunking import embed_text
 from .embedding import Embedder
 from .store import Store
-from .text import content_words
+from .question import enumerated, subqueries
+from .text import content_words, list_positions
 from .types import Chunk, Passage
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,8 @@ class Retriever:
         else:
             lists = [self._fuse(q, candidates, files) for q in [question, *subqueries(question)]]
             ranked = _interleave(lists)
+            if ENUMERATION and (count := enumerated(question)) > 1:
+                ranked = self._enumeration(ranked, k, count)
             return self._merge(ranked, k)
         return [_passage([self.chunks[i]], score) for i, score in ranked[:k]]
 
@@ -94,6 +97,32 @@ class Retriever:
         return [_passage([self.chunks[j] for j in sorted(g)], sc) for g, sc in zip(groups, scores)]
 
 
+    def _enumeration(self, ranked: Sequence[tuple[int, float]], k: int, count: int) -> list[tuple[int, float]]:
+        """For a question that asks for `count` items ("the three ways ..."): when one of the top k
+        chunks, or the chunk after it, opens a list ("First, ..."), the chunks that go on with it
+        ("Second, ...", "The third ...") in the same section come right after it in the ranking,
+        so that every item of the list reaches the top k, not only the one that shares words."""
+        for a, score in ranked[:k]:
+            anchor = self.chunks[a]
+            found: dict[int, int] = {}
+            for j in range(a, min(a + ENUM_WINDOW + 1, len(self.chunks))):
+                if not _same_section(self.chunks[j], anchor):
+                    break
+                for n in list_positions(self.chunks[j].text, count):
+                    if n == 1 or 1 in found:
+                        found.setdefault(n, j)
+                if 1 not in found and j > a:
+                    break  # the list must open in the anchor or the chunk after it
+                if all(n in found for n in range(1, count + 1)):
+                    break
+            follow = sorted({j for n, j in found.items() if j != a and (n > 1 or j == a + 1)})
+            if len(found) < 2:
+                continue
+            rest = [(i, s) for i, s in ranked if i not in follow]
+            at = rest.index((a, score)) + 1
+            return [*rest[:at], *((j, score) for j in follow), *rest[at:]]
+        return list(ranked)
+
     def _fuse(self, question: str, candidates: int, files: Sequence[str]) -> list[tuple[int, float]]:
         fused: dict[int, float] = {}
         for hits in (self.dense(question, candidates, files), self.lexical(question, candidates, files)):
@@ -114,34 +143,8 @@ def _interleave(lists: Sequence[Sequence[tuple[int, float]]]) -> list[tuple[int,
                 out.append(lst[rank])
     return out
 
-_SPLIT = re.compile(
-    r",?\s+(?:and|but)\s+(?=(?:what|which|how|when|where|who|whom|whose|why|does|did|do|is|are|was|were|has|have)\b)"
-    r"|;\s+|\?\s+",
-    re.IGNORECASE,
-)
-_WH = re.compile(r"(?:what|which|how|when|where|who|whom|whose|why)\b\s*(.*)", re.IGNORECASE | re.DOTALL)
-_LEAD = re.compile(r"^(according to [^,]+,|in [^,]{3,60},)\s*", re.IGNORECASE)
-
-
-def subqueries(question: str) -> list[str]:
-    """The parts of a multi-part question ("X, and what Y?"), each keeping a leading
-    "According to Z," frame; [] for a single question."""
-    parts = [p.strip(" ,;?") for p in _SPLIT.split(question) if p and p.strip(" ,;?")]
-    for i, part in enumerate(parts):
-        # a bare wh-word borrows the rest of its neighbour: "When and where did X?" and
-        # "When did X, and where?" both ask "When did X" and "where did X"
-        if not content_words(part) and len(parts) > 1:
-            other = parts[i + 1] if i + 1 < len(parts) else parts[i - 1]
-            rest = _WH.match(other)
-            parts[i] = f"{part} {rest.group(1) if rest else other}"
-    parts = [p for p in parts if content_words(p)]
-    if len(parts) < 2:
-        return []
-    lead = _LEAD.match(question)
-    prefix = lead.group(1) + " " if lead else ""
-    return [p if p.lower().startswith(prefix.lower()) else prefix + p for p in parts]
-
-
+ENUMERATION = True
+ENUM_WINDOW = 12  # chunks after an enumeration's opening searched for its further items (~1.2k tokens)
 EXTRA_CHUNKS = 6  # neighbours merged into the top-k passages (small chunks, wider context)
 MAX_MERGED = 4
 

@@ -41,7 +41,7 @@ _ADD_BATCH = 2000
 # Chroma's embedded get() binds one SQL variable per record: above ~32k it fails outright.
 _GET_PAGE = 10000
 _DELETE_FILES = 500
-_EXACT_MAX = 2000  # a file filter matching at most this many chunks is ranked exactly
+_EXACT_MAX = 2000  # an index, or a file filter, of at most this many chunks is ranked exactly
 _CLIENT_LOCK = threading.Lock()
 _SNAPSHOT_TRIES = 6
 # What Chroma keeps in an embedded index folder: the SQLite database and one folder per segment.
@@ -199,6 +199,8 @@ class Store:
             ) from exc
         self.meta: dict[str, Any] = dict(self.collection.metadata or {})
         self.ids_by_file: dict[str, list[str]] | None = None  # set by pin()
+        self.pinned: list[str] | None = None  # every chunk id of the pinned snapshot
+        self._vectors: dict[str, npt.NDArray[np.float32]] = {}  # exact ranking's cache (ids are content keys)
         if self.meta.get("embedder") != embedder_name or int(self.meta.get("dim", -1)) != dim:
             raise IndexMismatchError(
                 f"the index was built with embedder {self.meta.get('embedder')!r} "
@@ -412,6 +414,9 @@ class Store:
         for c in snapshot.chunks:
             by_file.setdefault(c.file, []).append(c.id)
         self.ids_by_file = by_file
+        self.pinned = [c.id for c in snapshot.chunks]
+        keep = set(self.pinned)
+        self._vectors = {cid: v for cid, v in self._vectors.items() if cid in keep}
 
     def query(
         self, vector: npt.NDArray[np.float32], n: int, files: Sequence[str] = ()
@@ -424,6 +429,8 @@ class Store:
             ids = [cid for f in dict.fromkeys(files) for cid in self.ids_by_file.get(f, ())]
             if not ids:
                 return []
+        elif self.pinned is not None and len(self.pinned) <= _EXACT_MAX:
+            ids = self.pinned
         try:
             return self._query(vector, n, files, ids)
         except Exception as exc:  # a stale embedded view or a rebuilt collection: reconnect once
@@ -444,14 +451,21 @@ class Store:
         self, vector: npt.NDArray[np.float32], n: int, files: Sequence[str], ids: list[str] | None
     ) -> list[tuple[str, float]]:
         if ids is not None and len(ids) <= _EXACT_MAX:
-            # A few files: fetch their vectors and rank exactly. Chroma's filtered HNSW search
-            # took 340 ms (p50) for one file of 100k chunks; this takes a few ms.
-            got = self.collection.get(ids=ids, include=["embeddings"])
-            if not got["ids"]:
+            # A small index or a few files: rank exactly, from vectors fetched once. Chroma's
+            # filtered HNSW search took 340 ms (p50) for one file of 100k chunks; and its HNSW
+            # search of the whole seeds index returned a different top 40 from run to run for
+            # low-similarity queries (its threads), so small indexes are ranked exactly too.
+            missing = [cid for cid in ids if cid not in self._vectors]
+            if missing:
+                got = self.collection.get(ids=missing, include=["embeddings"])
+                for cid, vec in zip(got["ids"], got["embeddings"] if got["embeddings"] is not None else []):
+                    self._vectors[str(cid)] = np.asarray(vec, dtype=np.float32)
+            found = [cid for cid in ids if cid in self._vectors]
+            if not found:
                 return []
-            sims = np.asarray(got["embeddings"], dtype=np.float32) @ vector.astype(np.float32)
+            sims = np.stack([self._vectors[cid] for cid in found]) @ vector.astype(np.float32)
             top = np.argsort(-sims, kind="stable")[:n]
-            return [(str(got["ids"][i]), float(sims[i])) for i in top]
+            return [(found[i], float(sims[i])) for i in top]
         where = {"file": {"$in": list(files)}} if files else None
         res = self.collection.query(
             query_embeddings=[vector.astype(np.float32)], n_results=n, where=where, include=["distances"]

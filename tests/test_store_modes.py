@@ -183,3 +183,20 @@ def test_query_embeddings_are_cached() -> None:
     again = emb.embed([q])
     assert np.array_equal(first[0], again[0])
     assert q in emb._cache and "x" * 2000 not in emb._cache  # type: ignore[attr-defined]
+
+
+def test_a_small_index_is_ranked_exactly_and_the_same_every_time(seeds_index: Index) -> None:
+    """Chroma's HNSW search of the seeds returned a different top 40 from run to run for
+    low-similarity queries; an index of up to _EXACT_MAX chunks is ranked exactly instead."""
+    store = seeds_index.store
+    got = store.collection.get(ids=store.pinned, include=["embeddings"])
+    ids, vectors = list(got["ids"]), np.asarray(got["embeddings"], dtype=np.float32)
+    emb = seeds_index.embedder
+    for q in ("how does the order rank historically", "Who is the author?", "weather in spring"):
+        vec = emb.embed([q])[0]
+        sims = vectors @ vec
+        expected = [ids[i] for i in np.argsort(-sims, kind="stable")[:40]]
+        first = store.query(vec, 40)
+        assert [cid for cid, _ in first] == expected
+        assert store.query(vec, 40) == first
+        assert all(abs(s - float(sims[ids.index(cid)])) < 1e-5 for cid, s in first)
