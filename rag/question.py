@@ -87,6 +87,20 @@ def subqueries(question: str) -> list[str]:
     return [p if p.lower().startswith(prefix.lower()) else prefix + p for p in parts]
 
 
+_AUTHOR_Q = re.compile(
+    r"\bwho\s+(?:wrote|writes|authored|penned)\b|\bauthors?\s+of\b|\bwritten\s+by\b|\bwhose\b|\bby whom\b"
+    r"|\bwho\s+(?:is|are|was|were)\s+(?:the\s+)?(?:author|writer)s?\b",
+    re.IGNORECASE,
+)
+_PIECE = re.compile(r"\b(?:essay|article|analysis|paper|piece|report|commentary|study|op-ed|column)s?\b", re.IGNORECASE)
+
+
+def asks_author(question: str) -> bool:
+    """Whether the question asks who wrote one of the documents or essays ("Who wrote the RCSP
+    analysis ...?", "Whose essay ...?"); not "Who wrote the letter to ...?", which is about its content."""
+    return bool(_AUTHOR_Q.search(question) and _PIECE.search(question))
+
+
 def enumerated(question: str) -> int:
     """How many items the question asks for ("the three ways ..." -> 3), else 1."""
     m = _ENUM.search(question)

@@ -12,8 +12,8 @@ import numpy as np
 from .chunking import embed_text
 from .embedding import Embedder
 from .store import Store
-from .question import enumerated, subqueries
-from .text import content_words, list_positions
+from .question import asks_author, enumerated, subqueries
+from .text import content_words, list_positions, surnames
 from .types import Chunk, Passage
 
 log = logging.getLogger(__name__)
@@ -71,6 +71,8 @@ class Retriever:
             ranked = _interleave(lists)
             if ENUMERATION and (count := enumerated(question)) > 1:
                 ranked = self._enumeration(ranked, k, count)
+            if asks_author(question):
+                ranked = self._bylines(ranked, k)
             return self._merge(ranked, k)
         return [_passage([self.chunks[i]], score) for i, score in ranked[:k]]
 
@@ -121,6 +123,20 @@ class Retriever:
             rest = [(i, s) for i, s in ranked if i not in follow]
             at = rest.index((a, score)) + 1
             return [*rest[:at], *((j, score) for j in follow), *rest[at:]]
+        return list(ranked)
+
+    def _bylines(self, ranked: Sequence[tuple[int, float]], k: int) -> list[tuple[int, float]]:
+        """For a question about who wrote a piece: the chunk whose text names the author of the
+        best chunk's section (its byline, credit line or closing bio) goes first. The author is
+        in every chunk's header, so all chunks of the section match the question alike."""
+        if not ranked:
+            return []
+        best, score = ranked[0]
+        c = self.chunks[best]
+        names = surnames(c.author)
+        for j, other in enumerate(self.chunks):
+            if names and _same_section(other, c) and all(n in other.text for n in names):
+                return [(j, score + 1.0), *((x, s) for x, s in ranked if x != j)]
         return list(ranked)
 
     def _fuse(self, question: str, candidates: int, files: Sequence[str]) -> list[tuple[int, float]]:

@@ -19,6 +19,7 @@ SENTENCE_END = re.compile(r"(?:[.?!:…][\"”’)\]]*|[\"”)])$")
 BYLINE = re.compile(r"(?i:by)\s+([A-Z][^\s,]*(?:[\s,]+(?:and\s+|&\s+)?[A-Z][^\s,]*){0,5})")
 _BIO = re.compile(r"((?:\S+\s+){1,4}?\S+)\s+(?:is|was)\s+(?:a|an|the)\s")
 _CREDIT = re.compile(r"([^:]+?):\s+(.+)")
+_AUTHOR_LINE = re.compile(r"(?i:authors?|written by)\s*:\s*(.+)")  # "Author: RCSP associate expert Jane Doe"
 _CREDIT_WINDOW = 10  # a closing credit line sits among the last lines, after the body
 _AUTHOR_SPLIT = re.compile(r"\s*,\s*(?:(?:and|&)\s+)?|\s+(?:and|&)\s+")
 _WRAPPED_LIST = re.compile(r"(?:,|\band|&)$")
@@ -150,7 +151,8 @@ def detect_structure(cleaned: Cleaned, stem: str, heading: str | None) -> tuple[
             return essays[0].title, (Section(essays[0].title, essays[0].author, 0, len(clean)),)
         credit = _credit(lines, cleaned.lowercase_words)
         title = top or (credit[1] if credit else stem)
-        return title, (Section(title, _byline(lines, texts, credit[0] if credit else None), 0, len(clean)),)
+        author = _byline(lines, texts, credit[0] if credit else None, cleaned.lowercase_words)
+        return title, (Section(title, author, 0, len(clean)),)
 
     # The running header names the publication ("BAKU DIALOGUES") and the issue ("Vol. 6 | No. 2 ...").
     title = top or stem
@@ -201,11 +203,28 @@ def _credit(lines: list[Line], lowercase_words: frozenset[str]) -> tuple[str, st
     return None
 
 
-def _byline(lines: list[Line], texts: list[str], credited: str | None) -> str | None:
-    """Author from a "by ..." line near the top, else a closing credit line, else a closing bio ("X Y is a ...")."""
-    for line in lines[:5]:
-        if m := BYLINE.fullmatch(line.text):
-            return m.group(1).strip()
+def _author_line(lines: list[Line], lowercase_words: frozenset[str]) -> str | None:
+    """The person an "Author: ..." line names, among the first or last lines: the name at its
+    end ("Author: RCSP associate expert Narek Minasyan" -> "Narek Minasyan")."""
+    for line in [*lines[:5], *lines[-_CREDIT_WINDOW:]]:
+        if m := _AUTHOR_LINE.fullmatch(line.text.strip()):
+            tokens = m.group(1).split()
+            for n in (3, 2):  # the longest trailing run that reads as a person's name
+                if len(tokens) >= n and _is_person(" ".join(tokens[-n:]), lowercase_words):
+                    return " ".join(tokens[-n:])
+    return None
+
+
+def _byline(lines: list[Line], texts: list[str], credited: str | None,
+            lowercase_words: frozenset[str] = frozenset()) -> str | None:
+    """Author from an "Author: ..." line, else a "by ..." line near the top, else a closing
+    credit line, else a closing bio ("X Y is a ..."). A "by" line may name an organisation
+    ("by RCSP") while an "Author:" line at the end names the person: "Narek Minasyan (RCSP)"."""
+    by = next((m.group(1).strip() for line in lines[:5] if (m := BYLINE.fullmatch(line.text))), None)
+    if named := _author_line(lines, lowercase_words):
+        return f"{named} ({by})" if by and by != named else named  # "Narek Minasyan (RCSP)"
+    if by:
+        return by
     if credited:
         return credited
     for t in reversed(texts[-5:]):

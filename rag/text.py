@@ -29,12 +29,17 @@ STOPWORDS = frozenset(
 )
 
 
+# a line, except that a list of names wrapped after "and" or a comma goes on to the next line
+# ("Tamilla Mammadova, Aynur Rahimli, and\nParviz Sunatulloev")
+_LINES = re.compile(r"(?:[^\n]*(?:,|\band)[ \t]*\n(?=[ \t]*[A-Z][^\n.!?]{0,60}(?:\n|$)))*[^\n]+")
+
+
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
     """Sentence (start, end) spans of text[start:end], trimmed of surrounding whitespace."""
     end = len(text) if end is None else end
     spans: list[tuple[int, int]] = []
     pos = start
-    for para in re.finditer(r"[^\n]+", text[start:end]):
+    for para in _LINES.finditer(text[start:end]):
         p0, p1 = start + para.start(), start + para.end()
         pos = p0
         for m in _END.finditer(text, p0, p1):
@@ -116,3 +121,12 @@ def _tiktoken() -> Callable[[str], list[int]]:
 def count_tokens(text: str) -> int:
     """Tokens in cl100k_base, counted offline."""
     return len(_tiktoken()(text))
+
+
+def surnames(author: str | None) -> list[str]:
+    """The last word of each name of an author field ("A. Doe, B. Roe and C. Poe" -> Doe, Roe, Poe;
+    "Narek Minasyan (RCSP)" -> Minasyan)."""
+    if not author:
+        return []
+    author = re.sub(r"\s*\([^)]*\)", "", author)  # "Narek Minasyan (RCSP)": the organisation is no name
+    return [n.split()[-1] for n in re.split(r"\s*,\s*(?:and\s+)?|\s+and\s+|\s*&\s*", author) if n.split()]

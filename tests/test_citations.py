@@ -311,3 +311,15 @@ def test_no_text_no_citations(
 
 def test_claim_defaults() -> None:
     assert Claim("x", (1,)).sep == " "
+
+
+def test_a_marker_after_a_footnote_number_belongs_to_its_sentence() -> None:
+    """PDF text keeps footnote numbers after the full stop or closing quote ("... of Russia.”2");
+    the extractive answer puts its marker after them."""
+    claims = parse_claims("As put, “Baku is a reliable ally of Russia.”2 [2] In this light, it is neutral [5]. "
+                          "It rose 3.5 [1]")
+    assert [(c.text, c.markers) for c in claims] == [
+        ("As put, “Baku is a reliable ally of Russia.”2", (2,)),
+        ("In this light, it is neutral.", (5,)),
+        ("It rose 3.5", (1,)),  # a decimal point is no full stop
+    ]

@@ -1,0 +1,72 @@
+"""Who wrote a piece: the byline, credit line or bio that names its section's author is
+retrieved and quoted, on the real seeds index; and the pieces that find it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rag import Index
+from rag.question import asks_author
+from rag.text import sentence_spans, surnames
+
+SEEDS = Path(__file__).resolve().parents[1] / "seeds"
+
+
+@pytest.mark.parametrize(
+    ("question", "file", "names"),
+    [
+        # the author is named in an "Author: ..." line at the end ("by RCSP" at the top)
+        ("Who wrote the RCSP paper on Azerbaijan's anti-Western positioning?", "004_0d75783bdc352dae.txt",
+         ["Narek Minasyan"]),
+        # a title block in the middle of a PDF column, with three authors wrapped over two lines
+        ("Who wrote the essay on Azerbaijan's migration challenge in Baku Dialogues?", "003_d8b061254c31fc03.txt",
+         ["Mammadova", "Rahimli", "Sunatulloev"]),
+        ("Who is the author of the Smart Village essay?", "003_d8b061254c31fc03.txt", ["Nazrin Baghirova"]),
+        # only the closing bio names him
+        ("Who wrote the article on the war in Ukraine as a test for Azerbaijan–Russia relations?",
+         "001_73f464f2a544a250.txt", ["Fuad Shahbazov"]),
+    ],
+)
+def test_who_wrote_a_piece_is_answered_from_its_byline(
+    seeds_index: Index, question: str, file: str, names: list[str]
+) -> None:
+    answer = seeds_index.ask(question)
+    assert not answer.refused, answer.text
+    assert answer.citations and answer.citations[0].file == file
+    raw = (SEEDS / file).read_text(encoding="utf-8")
+    quote = answer.citations[0].quote
+    assert raw[answer.citations[0].start : answer.citations[0].end] == quote
+    assert all(n in quote for n in names), quote
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Who wrote the RCSP analysis on the anti-Western turn?", True),
+        ("Who are the authors of the Baku Dialogues essay on migration?", True),
+        ("Whose essay discusses the gas hub?", True),
+        ("Which paper was written by Narek Minasyan?", True),
+        ("Who wrote the letter to President Macron?", False),  # about the content, not the piece
+        ("Whose drones helped Azerbaijan win?", False),
+        ("Who became Azerbaijan's envoy in Paris?", False),
+    ],
+)
+def test_asks_author(question: str, expected: bool) -> None:
+    assert asks_author(question) is expected
+
+
+def test_surnames() -> None:
+    assert surnames("Tamilla Mammadova, Aynur Rahimli, and Parviz Sunatulloev") == [
+        "Mammadova", "Rahimli", "Sunatulloev"]
+    assert surnames("Narek Minasyan (RCSP)") == ["Minasyan"]
+    assert surnames("Jane Doe & John Roe") == ["Doe", "Roe"]
+    assert surnames(None) == []
+
+
+def test_a_list_of_names_wrapped_after_and_is_one_sentence() -> None:
+    text = "How to Get Prepared\nTamilla Mammadova, Aynur Rahimli, and \nParviz Sunatulloev\n\npresumably, more.\nNext line, and\nthen lower case."
+    spans = [text[s:e] for s, e in sentence_spans(text)]
+    assert spans == ["How to Get Prepared", "Tamilla Mammadova, Aynur Rahimli, and \nParviz Sunatulloev",
+                     "presumably, more.", "Next line, and", "then lower case."]
