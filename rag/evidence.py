@@ -6,6 +6,8 @@ the extractive answerer and the citation narrowing of generated answers.
 
 from __future__ import annotations
 
+import re
+
 import math
 from dataclasses import dataclass
 from typing import Mapping, Sequence
@@ -138,9 +140,12 @@ def answerable(analysis: Analysis, sentences: Sequence[Sentence]) -> bool:
     """Whether a sentence holding an answer of the asked type matches the question nearly as
     well as the best sentence (TYPE_RATIO) and on its own (TYPED_MATCH): "how many people were
     killed" is not answered by sentences about the offensive that hold no number, nor by a
-    number in a sentence about something else. True when no type is asked."""
+    number in a sentence about something else. A qualifier of the question ("the first
+    ambassador", "a final peace treaty") must be in that sentence too: a date of talks on a
+    peace treaty does not date a final one. True when no type is asked."""
     if analysis.expects is None or not sentences:
         return True
     best = max(s.base for s in sentences)
     return any(s.answers and s.match >= TYPE_RATIO * best and max(s.match_dense, s.match) >= TYPED_MATCH
+               and all(re.search(rf"\b{q}\b", s.text, re.IGNORECASE) for q in analysis.qualifiers)
                for s in sentences)

@@ -56,6 +56,9 @@ class ExtractiveGenerator:
         if qa.parts:
             for j, kind in enumerate(qa.part_types):
                 ranked = sorted(pool, key=lambda s: -_part_score(s, j, kind))
+                if item := _list_item(ranked, qa, j, passages):  # "which came third": the list's third item
+                    _add(chosen, item)
+                    continue
                 if kind is not None:  # a typed part ("and when ...?") is answered by a typed sentence
                     typed = [s for s in ranked if s.part_answers[j]]
                     if typed and _part_score(typed[0], j, kind) >= TYPE_RATIO * _part_score(ranked[0], j, kind):
@@ -74,6 +77,8 @@ class ExtractiveGenerator:
                     _add(chosen, s)
                     break
         else:
+            if item := _list_item(pool, qa, 0, passages):  # "Of the two causes, what was the second?"
+                chosen.append(item)
             if qa.count > 1 and passages is not None:  # a source lists the items: "First, ... Second, ..."
                 chosen.extend(list_items(pool, passages, qa.count))
             for s in pool:  # else (or for the items the list lacks) the best sentences
@@ -162,6 +167,25 @@ def list_items(pool: Sequence[Sentence], passages: Sequence[Passage], count: int
         if announced or (key == home and max(s.score for s in run) >= LIST_FLOOR * top.score):
             found.append(run)
     return max(found, key=lambda run: (len(run), sum(s.score for s in run)), default=[])
+
+
+def _list_item(ranked: Sequence[Sentence], qa: Analysis, j: int,
+               passages: Sequence[Passage] | None) -> Sentence | None:
+    """For a question naming a list and the item of it it asks for ("Among the five priority
+    areas, which came third?"): the best-ranked sentence that opens with that list position
+    ("The third priority area is ..."), in the best sentence's section or scoring within
+    ENUM_FLOOR of the best (an item shares few words with the question)."""
+    n = qa.positions[j] if j < len(qa.positions) else None
+    if n is None or not ranked:
+        return None
+    top = max(ranked, key=lambda s: s.score)
+
+    def home(s: Sentence) -> bool:
+        return passages is not None and (passages[s.passage].file, passages[s.passage].section) == (
+            passages[top.passage].file, passages[top.passage].section)
+
+    return next((s for s in ranked if list_position(s.text, qa.list_size) == n
+                 and (home(s) or s.score >= ENUM_FLOOR * top.score)), None)
 
 
 def _part_score(s: Sentence, j: int, kind: Expects | None) -> float:

@@ -101,6 +101,39 @@ def asks_author(question: str) -> bool:
     return bool(_AUTHOR_Q.search(question) and _PIECE.search(question))
 
 
+# ordinal and superlative qualifiers: "the first ambassador", "a final peace treaty", "the largest
+# order" ask for one particular thing; "most" and "least" are left out ("most of the journalists")
+_QUALIFIER = re.compile(
+    r"\b(?:first|final|last|largest|biggest|highest|lowest|smallest|oldest|newest|latest|earliest)\b",
+    re.IGNORECASE,
+)
+
+
+# "Among the five priority areas ..., which came third?": a list and the item of it asked for
+_LIST_SIZE = re.compile(r"\b(two|three|four|five|six)\s+(?:\w+\s+){0,2}?[a-z]+s\b", re.IGNORECASE)
+_POSITION = re.compile(r"\b(first|second|third|fourth|fifth|sixth|last|final)\b(?!\s+(?:step|time|place|sight)\b)",
+                       re.IGNORECASE)
+_POSITIONS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "last": 0, "final": 0}
+
+
+def _position(part: str, size: int) -> int | None:
+    """The list item a (part of a) question asks for ("which came third" -> 3, "the last" -> size)."""
+    m = _POSITION.search(part)
+    n = (_POSITIONS[m.group(1).lower()] or size) if m else None
+    return n if n is not None and n <= size else None
+
+
+def list_asked(question: str) -> int:
+    """The size of the list whose items the question asks for: its enumerated count ("the three
+    ways"), or the list it names when it asks for one item of it ("of the five areas, which came
+    third?"); 1 when none."""
+    count = enumerated(question)
+    size = _COUNT_WORDS[m.group(1).lower()] if (m := _LIST_SIZE.search(question)) else 0
+    if count == 1 and size and any(_position(p, size) for p in (subqueries(question) or [question])):
+        return size
+    return count
+
+
 def enumerated(question: str) -> int:
     """How many items the question asks for ("the three ways ..." -> 3), else 1."""
     m = _ENUM.search(question)
@@ -125,12 +158,16 @@ class Analysis:
     count: int  # how many items it asks for ("the three ways ..." -> 3), else 1
     views: bool  # a yes/no or "how is X portrayed" question: answered by what each source says
     words: frozenset[str]  # lower-cased words of the question: a candidate answer is not one of them
+    qualifiers: tuple[str, ...] = ()  # "first", "final", "largest": what the answer must also be
+    list_size: int = 0  # the size of a list the question names ("among the five priority areas" -> 5)
+    positions: tuple[int | None, ...] = ()  # per part (or for the whole question): the list item it asks for
 
 
 def analyse(question: str) -> Analysis:
     """The answer type, parts and enumerated count of a question."""
     parts = tuple(subqueries(question))
     count = enumerated(question)
+    size = _COUNT_WORDS[m.group(1).lower()] if (m := _LIST_SIZE.search(question)) else 0
     return Analysis(
         text=question,
         expects=None if parts else expected_type(question),
@@ -139,6 +176,9 @@ def analyse(question: str) -> Analysis:
         count=max(count, len(parts) or 1),
         views=not parts and bool(_VIEWS_Q.search(question)),
         words=frozenset(words(question)),
+        qualifiers=tuple(dict.fromkeys(m.group(0).lower() for m in _QUALIFIER.finditer(question))),
+        list_size=size,
+        positions=tuple(_position(p, size) for p in (parts or (question,))) if size else (),
     )
 
 

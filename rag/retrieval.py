@@ -12,7 +12,7 @@ import numpy as np
 from .chunking import embed_text
 from .embedding import Embedder
 from .store import Store
-from .question import asks_author, enumerated, subqueries
+from .question import asks_author, list_asked, subqueries
 from .text import content_words, list_positions, surnames
 from .types import Chunk, Passage
 
@@ -69,7 +69,7 @@ class Retriever:
         else:
             lists = [self._fuse(q, candidates, files) for q in [question, *subqueries(question)]]
             ranked = _interleave(lists)
-            if ENUMERATION and (count := enumerated(question)) > 1:
+            if ENUMERATION and (count := list_asked(question)) > 1:
                 ranked = self._enumeration(ranked, k, count)
             if asks_author(question):
                 ranked = self._bylines(ranked, k)

@@ -116,3 +116,27 @@ def test_list_position(sentence: str, position: int | None) -> None:
 def test_list_positions_in_a_passage() -> None:
     text = "Heading\n\nFirst, one thing. It matters. Second, another; third, a last one. Lastly, done."
     assert list_positions(text, 5) == [1, 2, 3, 5]
+
+
+def test_a_question_for_one_item_of_a_list_gets_that_item(enum_index: Index) -> None:
+    answer = enum_index.ask("Of the three ways the audit says the water utility has been losing revenue, "
+                            "which is the second?", k=3)
+    assert not answer.refused
+    assert ITEMS[1] in " ".join(" ".join(c.quote.split()) for c in answer.citations), answer.text
+
+
+@pytest.mark.parametrize(
+    ("question", "size", "positions"),
+    [
+        ("Among the five priority areas she lists, which came third and which came fifth?", 5, (3, 5)),
+        ("Of the two causes Lenk names, what was the second?", 2, (2,)),
+        ("Of the three ways, which came last?", 3, (3,)),
+        ("Of the two causes, which was the third?", 2, (None,)),  # no such item
+        ("Who should take the first step to mend ties?", 0, ()),  # no list named
+    ],
+)
+def test_list_positions_asked_for(question: str, size: int, positions: tuple[int | None, ...]) -> None:
+    from rag.question import analyse
+
+    qa = analyse(question)
+    assert (qa.list_size, qa.positions) == (size, positions)

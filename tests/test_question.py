@@ -102,3 +102,20 @@ def test_when_is_answered_by_any_time_not_only_a_calendar_date(question: str, se
     qa = analyse(question)
     assert qa.expects == "time" and has_answer("time", qa.words, sentence)
     assert not has_answer("date", qa.words, "It opened after the war.")
+
+
+def test_a_qualifier_of_the_question_must_be_in_the_typed_sentence() -> None:
+    qa = analyse("On what date did the two countries sign a final peace treaty?")
+    assert qa.qualifiers == ("final",)
+    talks = Sentence(0, 0, 10, "On 31 March 2022 they said they were ready to sign a peace treaty.", 0.8, 0.7,
+                     answers=True)
+    final = Sentence(1, 0, 10, "The final peace treaty was signed on 8 August 2025.", 0.75, 0.7, answers=True)
+    assert not answerable(qa, [talks])  # a date of readiness does not date a final treaty
+    assert answerable(qa, [talks, final])
+    first = analyse("When did the first group of IDPs return to Aghali?")
+    assert first.qualifiers == ("first",)
+    assert answerable(first, [Sentence(0, 0, 10, "A first group of IDPs returned to Aghali in July 2022.",
+                                       0.8, 0.8, answers=True)])
+    # "most" is no qualifier ("most of the journalists"); untyped questions are not gated
+    assert analyse("What offence have most of the journalists been accused of?").qualifiers == ()
+    assert answerable(analyse("Why did the first talks fail?"), [talks])
