@@ -101,10 +101,12 @@ def asks_author(question: str) -> bool:
     return bool(_AUTHOR_Q.search(question) and _PIECE.search(question))
 
 
-# ordinal and superlative qualifiers: "the first ambassador", "a final peace treaty", "the largest
-# order" ask for one particular thing; "most" and "least" are left out ("most of the journalists")
+# ordinal and superlative qualifiers: "the first ambassador", "a final peace treaty", "Azerbaijan's
+# largest order" ask for one particular thing (not "put its orders first"); "most" and "least" are
+# left out ("most of the journalists")
 _QUALIFIER = re.compile(
-    r"\b(?:first|final|last|largest|biggest|highest|lowest|smallest|oldest|newest|latest|earliest)\b",
+    r"\b(?:the|its|his|her|our|their|a|an|[\w-]+[’']s)\s+(first|final|last|largest|biggest|highest|lowest|smallest"
+    r"|oldest|newest|latest|earliest)\b",
     re.IGNORECASE,
 )
 
@@ -176,7 +178,7 @@ def analyse(question: str) -> Analysis:
         count=max(count, len(parts) or 1),
         views=not parts and bool(_VIEWS_Q.search(question)),
         words=frozenset(words(question)),
-        qualifiers=tuple(dict.fromkeys(m.group(0).lower() for m in _QUALIFIER.finditer(question))),
+        qualifiers=tuple(dict.fromkeys(m.group(1).lower() for m in _QUALIFIER.finditer(question))),
         list_size=size,
         positions=tuple(_position(p, size) for p in (parts or (question,))) if size else (),
     )
@@ -194,7 +196,8 @@ _MONTHS = (
     "january|february|march|april|may|june|july|august|september|october|november|december"
     "|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
 )
-_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)s?\b")
+_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)s?\b")  # a number that is a year, not a count
+_DATE_YEAR = re.compile(r"\b(1[0-9]\d\d|20\d\d)s?\b")  # a year answering "when" (the Porte lost Crimea in 1783)
 _NUM = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*(?:\s*(?:%|percent|per cent))?")
 _NUM_WORDS = re.compile(
     r"\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty"
@@ -228,7 +231,7 @@ def has_answer(kind: Expects | None, asked: frozenset[str], sentence: str) -> bo
         return True
     sentence = _FOOTNOTE.sub("", sentence)
     if kind in ("date", "time"):
-        years = {y for y in _YEAR.findall(sentence) if y not in asked}
+        years = {y for y in _DATE_YEAR.findall(sentence) if y not in asked}
         if years or any(not _inside_question(m.group(0), asked) for m in _MONTH_DATE.finditer(sentence)):
             return True
         return kind == "time" and any(not _inside_question(m.group(0), asked) for m in _TIME.finditer(sentence))

@@ -119,3 +119,17 @@ def test_a_qualifier_of_the_question_must_be_in_the_typed_sentence() -> None:
     # "most" is no qualifier ("most of the journalists"); untyped questions are not gated
     assert analyse("What offence have most of the journalists been accused of?").qualifiers == ()
     assert answerable(analyse("Why did the first talks fail?"), [talks])
+
+
+def test_a_year_before_1800_answers_when() -> None:
+    words = analyse("In what year did the Porte suffer its final loss of Crimea?").words
+    assert has_answer("date", words, "The Porte’s final loss of Crimea in 1783 was seen as a sign of decline.")
+    # as a count, a four-digit number from 1800 on is a year; 1500 is still a number
+    assert has_answer("number", analyse("How many troops came?").words, "About 1500 troops came.")
+    assert not has_answer("number", analyse("How many troops came?").words, "Troops came in 2020.")
+
+
+def test_a_qualifier_needs_a_determiner() -> None:
+    assert analyse("Who was appointed as Azerbaijan's first ambassador to Israel?").qualifiers == ("first",)
+    assert analyse("In what year did the Porte suffer its final loss of Crimea?").qualifiers == ("final",)
+    assert analyse("Which MP said the minister put Azerbaijani orders first?").qualifiers == ()
