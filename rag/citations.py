@@ -30,7 +30,7 @@ MARKER = re.compile(
     rf"|\(\s*{_LABEL}({_LIST})\s*\)",
     re.IGNORECASE,
 )
-_MARKERS_AFTER_STOP = re.compile(rf"(?<!\d)([.!?])([\"”’')]*\d{{0,3}})((?:\s*(?:{MARKER.pattern}))+)", re.IGNORECASE)
+_MARKERS_AFTER_STOP = re.compile(rf"(?:(?<!\d)|(?<=\b(?:1[89]|20)\d\d))([.!?])([\"”’')]*\d{{0,3}})((?:\s*(?:{MARKER.pattern}))+)", re.IGNORECASE)
 _LABEL_ONLY = re.compile(r"^\W*(?:sources?|references?|citations?|refs?)\W*$", re.IGNORECASE)
 _DIGITS = re.compile(r"\d+")
 MAX_RANGE = 20  # "[1-3]" means 1, 2, 3; a longer "range" is more likely a date or garbage

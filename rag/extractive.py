@@ -13,7 +13,7 @@ from typing import Iterator, Sequence
 from .evidence import TYPE_BONUS, TYPE_RATIO, Sentence
 from .generation import REFUSAL, Turn, condense_by_rule
 from .question import Analysis, Expects, analyse, asks_author, enumerated
-from .text import content_words, list_position, sentence_spans, surnames
+from .text import content_words, list_position, sentence_spans, strip_footnote, surnames
 from .types import Passage
 
 ENUM_FLOOR = 0.75  # "the three ways ...": further items must score this close to the best
@@ -104,7 +104,7 @@ class ExtractiveGenerator:
             yield REFUSAL
             return
         for i, s in enumerate(chosen):
-            yield ("" if i == 0 else " ") + " ".join(s.text.split()) + f" [{s.passage + 1}]"
+            yield ("" if i == 0 else " ") + strip_footnote(" ".join(s.text.split())) + f" [{s.passage + 1}]"
 
 
 _SPECIFIC = re.compile(r"(?<!^)(?<![.?!]\s)\b(?:[A-Z][\w’'-]+|\d[\d,.]*)")

@@ -71,6 +71,16 @@ _ORDINAL = re.compile(r"(?:^|(?<=[.!?:;”\"]\s)|(?<=\n))\s*(?:(?:the|a)\s+)?(" 
                       re.IGNORECASE)
 
 
+# a PDF footnote number glued to a sentence's end: "... of Russia.”2", "... in March-April 2024.8"
+# (a letter or a year before the stop: "rose to 3.5" keeps its decimal)
+_FOOTNOTE_END = re.compile(r"(?:(?<=[^\W\d_][.!?])|(?<=[.!?][”’\"')\]])|(?<=\b(?:1[89]|20)\d\d[.!?]))\d{1,3}$")
+
+
+def strip_footnote(sentence: str) -> str:
+    """The sentence without a footnote number glued to its end."""
+    return _FOOTNOTE_END.sub("", sentence)
+
+
 def list_positions(text: str, count: int) -> list[int]:
     """The list positions named at the start of the text's sentences, in order ("First, ...",
     "The third ...", "Finally, ..." = the last of `count` items)."""

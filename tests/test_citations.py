@@ -323,3 +323,27 @@ def test_a_marker_after_a_footnote_number_belongs_to_its_sentence() -> None:
         ("In this light, it is neutral.", (5,)),
         ("It rose 3.5", (1,)),  # a decimal point is no full stop
     ]
+
+
+def test_a_footnote_after_a_year_is_no_decimal() -> None:
+    claims = parse_claims("Fico cut aid to Kyiv in March-April 2024.8 [2] In May, he visited Baku [3].")
+    assert [(c.text, c.markers) for c in claims] == [
+        ("Fico cut aid to Kyiv in March-April 2024.8", (2,)),
+        ("In May, he visited Baku.", (3,)),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "shown"),
+    [
+        ("… a reliable ally of Russia.”2", "… a reliable ally of Russia.”"),
+        ("It cut aid to Kyiv in March-April 2024.8", "It cut aid to Kyiv in March-April 2024."),
+        ("Over an existing contract with Ukraine.12", "Over an existing contract with Ukraine."),
+        ("The rate rose to 3.5", "The rate rose to 3.5"),  # a decimal, not a footnote
+        ("It happened in 2020.", "It happened in 2020."),
+    ],
+)
+def test_the_extractive_answer_drops_glued_footnote_numbers(sentence: str, shown: str) -> None:
+    from rag.text import strip_footnote
+
+    assert strip_footnote(sentence) == shown
