@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
-import numpy as np
 from filelock import FileLock
 
 from . import citations
@@ -19,13 +17,11 @@ from .config import Settings
 from .documents import Skipped, list_files, load_folder, read_document
 from .embedding import Embedder, get_embedder
 from .errors import BackendError, DocumentError, IndexNotFoundError, QuestionError
-from .evidence import Sentence, answerable, evidence_strength, idf_table, score_sentences
+from .evidence import Sentence, answerable, evidence_strength, score_sentences
 from .generation import REFUSAL, Generator, Turn, get_generator
-from .question import analyse
-from .question import subqueries
+from .question import analyse, subqueries
 from .retrieval import Mode, Retriever
 from .store import Snapshot, Store, check_index_dir, lock_path
-from .text import content_words
 from .types import Answer, Chunk, Document, Passage
 
 log = logging.getLogger(__name__)
@@ -65,7 +61,7 @@ class Index:
         self.hashes = dict(snap.hashes)
         self.generation = snap.generation
         self.retriever = Retriever(store, embedder, self.chunks, rrf_k=settings.rrf_k)
-        self.idf = _idf(self.retriever, self.chunks)
+        self.idf = self.retriever.idf
         self._docs: dict[str, tuple[tuple[int, int], Document | None]] = {}
         self._generators: dict[str, Generator] = {}
         self.report: BuildReport | None = None
@@ -361,22 +357,6 @@ def _read_folder(
             log.warning("%s", exc)
             skipped.append(Skipped(rel, str(exc)))
     return docs, unchanged, skipped
-
-
-def _idf(retriever: Retriever, chunks: Sequence[Chunk]) -> dict[str, float]:
-    """evidence.idf_table of the chunks' content words, read off the BM25 index's document
-    frequencies: the same tokens, and tokenising every chunk twice doubled the open time."""
-    try:
-        df = np.diff(np.asarray(retriever.bm25.scores["indptr"]))
-        vocab = retriever.bm25.vocab_dict
-    except (AttributeError, KeyError, TypeError):  # no chunks (no BM25 index) or another bm25s
-        return idf_table([content_words(embed_text(c)) for c in chunks])
-    n = len(chunks)
-    return {
-        str(t): math.log(1 + (n - int(df[i]) + 0.5) / (int(df[i]) + 0.5))
-        for t, i in vocab.items()
-        if t and t != "_empty_" and i < len(df) and df[i] > 0
-    }
 
 
 def is_refusal(text: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 from typing import Literal, Sequence
 
@@ -11,6 +12,7 @@ import numpy as np
 
 from .chunking import embed_text
 from .embedding import Embedder
+from .evidence import idf_table
 from .store import Store
 from .question import asks_author, list_asked, subqueries
 from .text import content_words, list_positions, surnames
@@ -37,6 +39,7 @@ class Retriever:
         if self.chunks:
             corpus = [content_words(embed_text(c)) or ["_empty_"] for c in self.chunks]
             self.bm25.index(corpus, show_progress=False)
+        self.idf = bm25_idf(self.bm25, self.chunks)
 
     def dense(self, question: str, n: int, files: Sequence[str] = ()) -> list[tuple[int, float]]:
         """(chunk index, cosine similarity), best first."""
@@ -69,6 +72,8 @@ class Retriever:
         else:
             lists = [self._fuse(q, candidates, files) for q in [question, *subqueries(question)]]
             ranked = _interleave(lists)
+            if COVERAGE:
+                ranked = self._coverage(question, ranked)
             if ENUMERATION and (count := list_asked(question)) > 1:
                 ranked = self._enumeration(ranked, k, count)
             if asks_author(question):
@@ -98,6 +103,28 @@ class Retriever:
                     scores.append(score)
         return [_passage([self.chunks[j] for j in sorted(g)], sc) for g, sc in zip(groups, scores)]
 
+
+    def _coverage(self, question: str, ranked: Sequence[tuple[int, float]]) -> list[tuple[int, float]]:
+        """Re-rank the best COVERAGE_POOL chunks greedily by fused score (relative to the best)
+        plus COVERAGE times the IDF share of the question's words that the chunk adds to those
+        the chunks ranked before it already hold: a question about two things gets passages
+        about each, not five about the one that most of its words are about."""
+        terms = set(content_words(question))
+        weight = {t: self.idf.get(t, 0.0) for t in terms}
+        total = sum(weight.values())
+        pool = list(ranked[:COVERAGE_POOL])
+        if not total or len(pool) < 2:
+            return list(ranked)
+        top = max(s for _, s in pool) or 1.0
+        holds = {i: set(content_words(embed_text(self.chunks[i]))) & terms for i, _ in pool}
+        out: list[tuple[int, float]] = []
+        covered: set[str] = set()
+        while pool:
+            best = max(pool, key=lambda c: c[1] / top + COVERAGE * sum(weight[t] for t in holds[c[0]] - covered) / total)
+            pool.remove(best)
+            out.append(best)
+            covered |= holds[best[0]]
+        return out + list(ranked[COVERAGE_POOL:])
 
     def _enumeration(self, ranked: Sequence[tuple[int, float]], k: int, count: int) -> list[tuple[int, float]]:
         """For a question that asks for `count` items ("the three ways ..."): when one of the top k
@@ -159,6 +186,8 @@ def _interleave(lists: Sequence[Sequence[tuple[int, float]]]) -> list[tuple[int,
                 out.append(lst[rank])
     return out
 
+COVERAGE = 0.2  # weight of the question words a chunk adds (0: rank by fused score alone)
+COVERAGE_POOL = 15
 ENUMERATION = True
 ENUM_WINDOW = 12  # chunks after an enumeration's opening searched for its further items (~1.2k tokens)
 EXTRA_CHUNKS = 6  # neighbours merged into the top-k passages (small chunks, wider context)
@@ -196,3 +225,19 @@ def _passage(run: Sequence[Chunk], score: float) -> Passage:
         chunk_id=first.id if len(run) == 1 else ",".join(c.id for c in run),
         clean_start=first.clean_start,
     )
+
+
+def bm25_idf(bm25: bm25s.BM25, chunks: Sequence[Chunk]) -> dict[str, float]:
+    """evidence.idf_table of the chunks' content words, read off the BM25 index's document
+    frequencies: the same tokens, and tokenising every chunk twice doubled the open time."""
+    try:
+        df = np.diff(np.asarray(bm25.scores["indptr"]))
+        vocab = bm25.vocab_dict
+    except (AttributeError, KeyError, TypeError):  # no chunks (no BM25 index) or another bm25s
+        return idf_table([content_words(embed_text(c)) for c in chunks])
+    n = len(chunks)
+    return {
+        str(t): math.log(1 + (n - int(df[i]) + 0.5) / (int(df[i]) + 0.5))
+        for t, i in vocab.items()
+        if t and t != "_empty_" and i < len(df) and df[i] > 0
+    }

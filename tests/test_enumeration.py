@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 import rag.retrieval as retrieval
-from rag import Index, Settings
+from rag import Index
 from rag.text import list_position, list_positions
+
+from corpus import index_of
 
 QUESTION = "What are the three ways the audit says the water utility has been losing revenue?"
 ITEMS = (
@@ -55,15 +57,8 @@ def _report() -> str:
 
 @pytest.fixture(scope="module")
 def enum_index(tmp_path_factory: pytest.TempPathFactory) -> Index:
-    root = tmp_path_factory.mktemp("enum")
-    docs = root / "docs"
-    docs.mkdir()
-    (docs / "audit.txt").write_text(_report(), encoding="utf-8")
-    (docs / "other.txt").write_text(
-        "The city council debated the budget for parks and libraries. Revenue from parking fees rose.\n",
-        encoding="utf-8",
-    )
-    return Index.build(Settings(docs_dir=str(docs), persist_dir=str(root / "index")))
+    other = "The city council debated the budget for parks and libraries. Revenue from parking fees rose.\n"
+    return index_of(tmp_path_factory.mktemp("enum"), {"audit.txt": _report(), "other.txt": other})
 
 
 def _covered(index: Index, enabled: bool, monkeypatch: pytest.MonkeyPatch) -> list[bool]:
