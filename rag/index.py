@@ -256,12 +256,17 @@ class Index:
         files: Sequence[str] = (),
         generator: str | None = None,
     ) -> Iterator[str | Answer]:
-        """Yield text deltas, then the complete Answer with its citations."""
-        timings: dict[str, float] = {}
+        """Yield text deltas, then the complete Answer with its citations. A bad question
+        (empty, too long) or generator raises here, not at the first `next()`."""
         t = time.perf_counter()
         q = self._check(question)
         name = generator or self.settings.generator
-        gen = self._generator(name)
+        return self._stream(q, name, self._generator(name), t, k, history, files)
+
+    def _stream(
+        self, q: str, name: str, gen: Generator, t: float, k: int | None, history: Sequence[Turn], files: Sequence[str]
+    ) -> Iterator[str | Answer]:
+        timings: dict[str, float] = {}
         standalone = gen.condense(q, history) if history else q
         passages = self.retrieve(standalone, k=k, files=files)
         timings["retrieve"] = time.perf_counter() - t
