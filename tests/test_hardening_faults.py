@@ -126,9 +126,12 @@ def write_state(docs: Path, state: str, big: bool) -> None:
         (docs / "delta.txt").write_text(text, encoding="utf-8")
 
 
-def expected_state(docs: Path) -> tuple[dict[str, str], list[tuple[str, str, int, int, str]]]:
+State = tuple[dict[str, str], list[tuple[str, str, int, int, str]]]
+
+
+def expected_state(docs: Path, settings: Settings | None = None) -> State:
     """The file hashes and chunks an index of docs holds when it is complete."""
-    settings = Settings()
+    settings = settings or Settings()
     found, skipped = load_folder(docs)
     assert not skipped
     chunks = [c for d in found for c in chunk_document(d, settings.chunk_tokens, settings.chunk_overlap)]
@@ -143,12 +146,12 @@ def held_state(settings: Settings) -> tuple[dict[str, str], list[tuple[str, str,
     return index.hashes, sorted((c.id, c.file, c.start, c.end, c.text) for c in index.chunks)
 
 
-def kill_from_outside(docs: Path, persist: Path, when: str) -> tuple[int, int]:
+def kill_from_outside(docs: Path, persist: Path, when: str, **env: str) -> tuple[int, int]:
     """Run `python -m rag index` and SIGKILL it "mid-embedding" (as soon as its progress shows
     0 < done < total) or "mid-write" (as soon as the database changes after embedding began).
     Returns the last progress seen, (done, total)."""
     proc = subprocess.Popen([sys.executable, "-m", "rag", "index", "--docs", str(docs), "--persist", str(persist)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT, env=clean_env())
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT, env=clean_env(**env))
     assert proc.stderr is not None
     seen = b""
     progress: list[tuple[int, int]] = []
@@ -215,6 +218,29 @@ def test_kill_9_mid_embedding_keeps_the_previous_state(states: Callable[..., Any
     assert_valid(answer, docs)
     assert [c.file for c in answer.citations] == ["gamma.txt"]
     assert_completes_to_b(settings, b, docs, via_cli=False)
+
+
+def test_kill_9_mid_embedding_after_a_chunking_change_keeps_the_old_chunks(tmp_path: Path) -> None:
+    """`rag index` with new chunk sizes re-chunks every file; killed while it embeds, the index
+    still holds the old chunks, and the next run with the new sizes completes the change."""
+    docs = tmp_path / "docs"
+    write_state(docs, "B", big=True)
+    old = Settings(docs_dir=str(docs), persist_dir=str(tmp_path / "idx"))
+    new = old.replace(chunk_tokens=60, chunk_overlap=10)
+    Index.build(old)
+    before = expected_state(docs, old)
+    done, total = kill_from_outside(docs, old.persist_path, "mid-embedding", RAG_CHUNK_TOKENS="60",
+                                    RAG_CHUNK_OVERLAP="10")
+    assert 0 < done < total
+    assert held_state(old) == before
+    assert_valid(Index.open(old).ask(FERRY), docs)
+    Index.build(new)
+    assert held_state(new) == expected_state(docs, new) != before
+    index = Index.open(new)
+    assert index.store.count() == len(index.chunks)  # the old chunks and the killed run's are gone
+    answer = index.ask(FERRY)
+    assert_valid(answer, docs)
+    assert [c.file for c in answer.citations] == ["delta.txt"]
 
 
 def test_kill_9_mid_write_leaves_the_previous_or_the_new_state(states: Callable[..., Any]) -> None:
