@@ -6,9 +6,8 @@ the extractive answerer and the citation narrowing of generated answers.
 
 from __future__ import annotations
 
-import re
-
 import math
+import re
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 

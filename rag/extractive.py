@@ -145,14 +145,13 @@ def list_items(pool: Sequence[Sentence], passages: Sequence[Passage], count: int
     LIST_FLOOR of the best. Of several, the longest, then the best-scored."""
     if not pool:
         return []
-    top = max(pool, key=lambda s: s.score)
-    home = (passages[top.passage].file, passages[top.passage].section)
+    home = _section(max(pool, key=lambda s: s.score), passages)
+    top = max(s.score for s in pool)
     lists: dict[tuple[str, str | None], dict[int, Sentence]] = {}
     for s in sorted(pool, key=lambda s: (s.passage, s.start)):
         pos = list_position(s.text, count)
-        p = passages[s.passage]
         if pos is not None and pos <= count:
-            lists.setdefault((p.file, p.section), {}).setdefault(pos, s)
+            lists.setdefault(_section(s, passages), {}).setdefault(pos, s)
     found = []
     for key, items in lists.items():
         run = [items[n] for n in range(1, count + 1) if n in items]
@@ -161,10 +160,10 @@ def list_items(pool: Sequence[Sentence], passages: Sequence[Passage], count: int
         first = items[1]
         announced = any(
             s.passage == first.passage and s.start < first.start and enumerated(s.text) == count
-            and s.score >= ENUM_FLOOR * top.score
+            and s.score >= ENUM_FLOOR * top
             for s in pool
         )
-        if announced or (key == home and max(s.score for s in run) >= LIST_FLOOR * top.score):
+        if announced or (key == home and max(s.score for s in run) >= LIST_FLOOR * top):
             found.append(run)
     return max(found, key=lambda run: (len(run), sum(s.score for s in run)), default=[])
 
@@ -179,13 +178,16 @@ def _list_item(ranked: Sequence[Sentence], qa: Analysis, j: int,
     if n is None or not ranked:
         return None
     top = max(ranked, key=lambda s: s.score)
-
-    def home(s: Sentence) -> bool:
-        return passages is not None and (passages[s.passage].file, passages[s.passage].section) == (
-            passages[top.passage].file, passages[top.passage].section)
-
+    home = _section(top, passages) if passages is not None else None
     return next((s for s in ranked if list_position(s.text, qa.list_size) == n
-                 and (home(s) or s.score >= ENUM_FLOOR * top.score)), None)
+                 and ((home is not None and _section(s, passages or ()) == home)
+                      or s.score >= ENUM_FLOOR * top.score)), None)
+
+
+def _section(s: Sentence, passages: Sequence[Passage]) -> tuple[str, str | None]:
+    """The file and section a sentence's passage comes from."""
+    p = passages[s.passage]
+    return p.file, p.section
 
 
 def _part_score(s: Sentence, j: int, kind: Expects | None) -> float:

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from .text import content_words, words
+from .text import ORDINALS, content_words, strip_footnote, words
 
 Expects = Literal["number", "money", "date", "time", "person", "name"]
 
@@ -115,13 +115,12 @@ _QUALIFIER = re.compile(
 _LIST_SIZE = re.compile(r"\b(two|three|four|five|six)\s+(?:\w+\s+){0,2}?[a-z]+s\b", re.IGNORECASE)
 _POSITION = re.compile(r"\b(first|second|third|fourth|fifth|sixth|last|final)\b(?!\s+(?:step|time|place|sight)\b)",
                        re.IGNORECASE)
-_POSITIONS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "last": 0, "final": 0}
 
 
 def _position(part: str, size: int) -> int | None:
     """The list item a (part of a) question asks for ("which came third" -> 3, "the last" -> size)."""
     m = _POSITION.search(part)
-    n = (_POSITIONS[m.group(1).lower()] or size) if m else None
+    n = (ORDINALS[m.group(1).lower()] or size) if m else None
     return n if n is not None and n <= size else None
 
 
@@ -130,10 +129,8 @@ def list_asked(question: str) -> int:
     ways"), or the list it names when it asks for one item of it ("of the five areas, which came
     third?"); 1 when none."""
     count = enumerated(question)
-    size = _COUNT_WORDS[m.group(1).lower()] if (m := _LIST_SIZE.search(question)) else 0
-    if count == 1 and size and any(_position(p, size) for p in (subqueries(question) or [question])):
-        return size
-    return count
+    qa = analyse(question)
+    return qa.list_size if count == 1 and any(p is not None for p in qa.positions) else count
 
 
 def enumerated(question: str) -> int:
@@ -189,7 +186,6 @@ def expected_type(question: str) -> Expects | None:
     return next((kind for kind, pattern in _TYPE_QUESTIONS if pattern.search(question)), None)
 
 
-_FOOTNOTE = re.compile(r"(?<=[.!?\"”’)])\d{1,3}$")  # a PDF footnote number glued to the full stop
 # "Nord Stream 1 and 2", "Article 9": a number that is part of a name counts nothing
 _NAMED_NUMBER = re.compile(r"\b[A-Z][\w-]*\s+\d{1,3}(?:\s*(?:,|and|&)\s*\d{1,3})*\b(?!\s*(?:%|percent|per cent))")
 _MONTHS = (
@@ -229,7 +225,7 @@ def has_answer(kind: Expects | None, asked: frozenset[str], sentence: str) -> bo
     words `asked` (a year the question names is not an answer to "when"). True for no type."""
     if kind is None:
         return True
-    sentence = _FOOTNOTE.sub("", sentence)
+    sentence = strip_footnote(sentence)  # a PDF footnote number glued to the full stop
     if kind in ("date", "time"):
         years = {y for y in _DATE_YEAR.findall(sentence) if y not in asked}
         if years or any(not _inside_question(m.group(0), asked) for m in _MONTH_DATE.finditer(sentence)):

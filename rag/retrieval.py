@@ -40,6 +40,7 @@ class Retriever:
             corpus = [content_words(embed_text(c)) or ["_empty_"] for c in self.chunks]
             self.bm25.index(corpus, show_progress=False)
         self.idf = bm25_idf(self.bm25, self.chunks)
+        self._terms: dict[int, frozenset[str]] = {}  # content words of chunks met in coverage pools
 
     def dense(self, question: str, n: int, files: Sequence[str] = ()) -> list[tuple[int, float]]:
         """(chunk index, cosine similarity), best first."""
@@ -116,7 +117,7 @@ class Retriever:
         if not total or len(pool) < 2:
             return list(ranked)
         top = max(s for _, s in pool) or 1.0
-        holds = {i: set(content_words(embed_text(self.chunks[i]))) & terms for i, _ in pool}
+        holds = {i: self._words(i) & terms for i, _ in pool}
         out: list[tuple[int, float]] = []
         covered: set[str] = set()
         while pool:
@@ -125,6 +126,11 @@ class Retriever:
             out.append(best)
             covered |= holds[best[0]]
         return out + list(ranked[COVERAGE_POOL:])
+
+    def _words(self, i: int) -> frozenset[str]:
+        if (got := self._terms.get(i)) is None:
+            got = self._terms[i] = frozenset(content_words(embed_text(self.chunks[i])))
+        return got
 
     def _enumeration(self, ranked: Sequence[tuple[int, float]], k: int, count: int) -> list[tuple[int, float]]:
         """For a question that asks for `count` items ("the three ways ..."): when one of the top k
@@ -161,9 +167,14 @@ class Retriever:
         best, score = ranked[0]
         c = self.chunks[best]
         names = surnames(c.author)
-        for j, other in enumerate(self.chunks):
-            if names and _same_section(other, c) and all(n in other.text for n in names):
+        first = best  # chunks are stored in reading order: the section is a run around the best
+        while first > 0 and _same_section(self.chunks[first - 1], c):
+            first -= 1
+        j = first
+        while names and j < len(self.chunks) and _same_section(self.chunks[j], c):
+            if all(n in self.chunks[j].text for n in names):
                 return [(j, score + 1.0), *((x, s) for x, s in ranked if x != j)]
+            j += 1
         return list(ranked)
 
     def _fuse(self, question: str, candidates: int, files: Sequence[str]) -> list[tuple[int, float]]:

@@ -201,6 +201,7 @@ class Store:
         self.ids_by_file: dict[str, list[str]] | None = None  # set by pin()
         self.pinned: list[str] | None = None  # every chunk id of the pinned snapshot
         self._vectors: dict[str, npt.NDArray[np.float32]] = {}  # exact ranking's cache (ids are content keys)
+        self._pinned_matrix: tuple[list[str], npt.NDArray[np.float32]] | None = None  # the whole index's
         if self.meta.get("embedder") != embedder_name or int(self.meta.get("dim", -1)) != dim:
             raise IndexMismatchError(
                 f"the index was built with embedder {self.meta.get('embedder')!r} "
@@ -417,6 +418,7 @@ class Store:
         self.pinned = [c.id for c in snapshot.chunks]
         keep = set(self.pinned)
         self._vectors = {cid: v for cid, v in self._vectors.items() if cid in keep}
+        self._pinned_matrix = None
 
     def query(
         self, vector: npt.NDArray[np.float32], n: int, files: Sequence[str] = ()
@@ -447,6 +449,23 @@ class Store:
                     "check the index (`rag index`) or the Chroma server (RAG_CHROMA_URL)"
                 ) from exc2
 
+    def _matrix(self, ids: list[str]) -> tuple[list[str], npt.NDArray[np.float32]]:
+        """The stored ids among `ids` and their vectors as rows, fetched once; the whole pinned
+        index's matrix is kept, so that an unfiltered query stacks nothing."""
+        whole = ids is self.pinned
+        if whole and self._pinned_matrix is not None:
+            return self._pinned_matrix
+        missing = [cid for cid in ids if cid not in self._vectors]
+        if missing:
+            got = self.collection.get(ids=missing, include=["embeddings"])
+            for cid, vec in zip(got["ids"], got["embeddings"] if got["embeddings"] is not None else []):
+                self._vectors[str(cid)] = np.asarray(vec, dtype=np.float32)
+        found = [cid for cid in ids if cid in self._vectors]
+        matrix = np.stack([self._vectors[cid] for cid in found]) if found else np.zeros((0, 0), np.float32)
+        if whole:
+            self._pinned_matrix = (found, matrix)
+        return found, matrix
+
     def _query(
         self, vector: npt.NDArray[np.float32], n: int, files: Sequence[str], ids: list[str] | None
     ) -> list[tuple[str, float]]:
@@ -455,15 +474,10 @@ class Store:
             # filtered HNSW search took 340 ms (p50) for one file of 100k chunks; and its HNSW
             # search of the whole seeds index returned a different top 40 from run to run for
             # low-similarity queries (its threads), so small indexes are ranked exactly too.
-            missing = [cid for cid in ids if cid not in self._vectors]
-            if missing:
-                got = self.collection.get(ids=missing, include=["embeddings"])
-                for cid, vec in zip(got["ids"], got["embeddings"] if got["embeddings"] is not None else []):
-                    self._vectors[str(cid)] = np.asarray(vec, dtype=np.float32)
-            found = [cid for cid in ids if cid in self._vectors]
+            found, matrix = self._matrix(ids)
             if not found:
                 return []
-            sims = np.stack([self._vectors[cid] for cid in found]) @ vector.astype(np.float32)
+            sims = matrix @ vector.astype(np.float32)
             top = np.argsort(-sims, kind="stable")[:n]
             return [(found[i], float(sims[i])) for i in top]
         where = {"file": {"$in": list(files)}} if files else None

@@ -65,9 +65,10 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     return out
 
 
-_ORDINAL_WORDS = {"first": 1, "firstly": 1, "second": 2, "secondly": 2, "third": 3, "thirdly": 3, "fourth": 4,
+# the list position an ordinal word names; 0 = the last item ("finally")
+ORDINALS = {"first": 1, "firstly": 1, "second": 2, "secondly": 2, "third": 3, "thirdly": 3, "fourth": 4,
                   "fifth": 5, "sixth": 6, "final": 0, "finally": 0, "last": 0, "lastly": 0}
-_ORDINAL = re.compile(r"(?:^|(?<=[.!?:;”\"]\s)|(?<=\n))\s*(?:(?:the|a)\s+)?(" + "|".join(_ORDINAL_WORDS) + r")\b",
+_ORDINAL = re.compile(r"(?:^|(?<=[.!?:;”\"]\s)|(?<=\n))\s*(?:(?:the|a)\s+)?(" + "|".join(ORDINALS) + r")\b",
                       re.IGNORECASE)
 
 
@@ -84,13 +85,13 @@ def strip_footnote(sentence: str) -> str:
 def list_positions(text: str, count: int) -> list[int]:
     """The list positions named at the start of the text's sentences, in order ("First, ...",
     "The third ...", "Finally, ..." = the last of `count` items)."""
-    return [_ORDINAL_WORDS[m.group(1).lower()] or count for m in _ORDINAL.finditer(text)]
+    return [ORDINALS[m.group(1).lower()] or count for m in _ORDINAL.finditer(text)]
 
 
 def list_position(sentence: str, count: int) -> int | None:
     """The list position a sentence opens with ("Second, ..." -> 2), else None."""
     m = _ORDINAL.match(sentence)
-    return (_ORDINAL_WORDS[m.group(1).lower()] or count) if m else None
+    return (ORDINALS[m.group(1).lower()] or count) if m else None
 
 
 def words(text: str) -> list[str]:
