@@ -24,6 +24,7 @@ TYPE_BONUS = 0.08  # a sentence holding an answer of the asked type ("how many" 
 CONTEXT_SHARE = 0.95  # share of the previous sentence's match a typed answer sentence inherits
 TYPE_RATIO = 0.7  # a typed sentence must match the question this close to the best sentence ...
 TYPED_MATCH = 0.55  # ... and be about the question on its own (cosine or combined score)
+COUNTED_SHARE = 0.5  # IDF share of the counted thing's words ("Israeli tourists") a counting answer must hold
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,19 @@ def lexical_overlap(query_terms: Sequence[str], text: str, idf: Mapping[str, flo
     return got / total if total else 0.0
 
 
+def mentions(counted: Sequence[str], text: str, idf: Mapping[str, float]) -> bool:
+    """Whether text is about the thing a "how many" question counts: it holds COUNTED_SHARE of
+    the IDF weight of its words ("How many Israeli tourists ...": "tourists" weighs most, so a
+    number in a sentence about Israeli arms does not count them). True when nothing is counted."""
+    if not counted:
+        return True
+    have = set(content_words(text))
+    have |= {part for w in have for part in w.split("-")}
+    total = sum(idf.get(t, 1.0) for t in counted)
+    got = sum(idf.get(t, 1.0) for t in counted if t in have or all(p in have for p in t.split("-")))
+    return got >= COUNTED_SHARE * total
+
+
 def score_sentences(
     question: str, passages: Sequence[Passage], embedder: Embedder, idf: Mapping[str, float],
     analysis: Analysis | None = None,
@@ -102,8 +116,10 @@ def score_sentences(
         context = passages[pi].header + " " + text
         dense = [max(float(sim), 0.0) for sim in row]
         lex = [lexical_overlap(t, context, idf) for t in terms]
-        part_answers = tuple(has_answer(kind, qa.words, text) for kind in qa.part_types)
-        answers = has_answer(qa.expects, qa.words, text)  # True for multi-part questions (no type)
+        part_answers = tuple(has_answer(kind, qa.words, text) and mentions(c, text, idf)
+                             for kind, c in zip(qa.part_types, qa.part_counted))
+        # True for multi-part questions (no type)
+        answers = has_answer(qa.expects, qa.words, text) and mentions(qa.counted, text, idf)
         typed = (answers and qa.expects is not None) or any(a and kind for a, kind in zip(part_answers, qa.part_types))
         same = prev[0] == pi
         sent = Sentence(pi, s, e, text, dense[0], lex[0], answers=answers,

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from .text import ORDINALS, content_words, strip_footnote, words
+from .text import ORDINALS, STOPWORDS, content_words, strip_footnote, words
 
 Expects = Literal["number", "money", "date", "time", "person", "name"]
 
@@ -133,6 +133,38 @@ def list_asked(question: str) -> int:
     return qa.list_size if count == 1 and any(p is not None for p in qa.positions) else count
 
 
+_HOW_MANY = re.compile(r"\bhow many\s+(.*)", re.IGNORECASE | re.DOTALL)
+_PHRASE_END = frozenset(
+    "did do does were was are is have has had will would could can should may might in of from by on at for "
+    "to that which who whom whose and or with since during per than".split()
+)
+# counted things that any count-bearing sentence may be about in other words ("279 victims")
+_GENERIC_COUNTED = frozenset(
+    "people persons individuals times years months weeks days hours minutes ones units items things cases".split()
+)
+_COUNT_FILLER = frozenset("more other further additional new such".split())
+
+
+def counted(question: str) -> tuple[str, ...]:
+    """The content words of the thing a "how many" question counts ("How many Israeli tourists
+    visited ..." -> israeli, tourist; "how many hectares of ..." -> hectare), up to its plural
+    head noun. Empty when there is none or it is a generic count ("how many people")."""
+    if not (m := _HOW_MANY.search(question)):
+        return ()
+    phrase: list[str] = []
+    for w in words(m.group(1))[:5]:
+        if w in _PHRASE_END:
+            break
+        if w in _COUNT_FILLER:
+            continue
+        phrase.append(w)
+        if w.endswith("s") or w in _GENERIC_COUNTED:  # the plural head noun ends the phrase
+            break
+    if not phrase or all(w in _GENERIC_COUNTED for w in phrase if w not in STOPWORDS):
+        return ()
+    return tuple(dict.fromkeys(t for w in phrase if w not in _GENERIC_COUNTED for t in content_words(w)))
+
+
 def enumerated(question: str) -> int:
     """How many items the question asks for ("the three ways ..." -> 3), else 1."""
     m = _ENUM.search(question)
@@ -160,6 +192,8 @@ class Analysis:
     qualifiers: tuple[str, ...] = ()  # "first", "final", "largest": what the answer must also be
     list_size: int = 0  # the size of a list the question names ("among the five priority areas" -> 5)
     positions: tuple[int | None, ...] = ()  # per part (or for the whole question): the list item it asks for
+    counted: tuple[str, ...] = ()  # "how many Israeli tourists": what a counting answer must be about
+    part_counted: tuple[tuple[str, ...], ...] = ()  # the same for each part
 
 
 def analyse(question: str) -> Analysis:
@@ -178,6 +212,8 @@ def analyse(question: str) -> Analysis:
         qualifiers=tuple(dict.fromkeys(m.group(1).lower() for m in _QUALIFIER.finditer(question))),
         list_size=size,
         positions=tuple(_position(p, size) for p in (parts or (question,))) if size else (),
+        counted=() if parts else counted(question),
+        part_counted=tuple(counted(p) for p in parts),
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.evidence import Sentence, answerable
+from rag.evidence import Sentence, answerable, mentions
 from rag.question import analyse, expected_type, has_answer
 
 
@@ -133,3 +133,26 @@ def test_a_qualifier_needs_a_determiner() -> None:
     assert analyse("Who was appointed as Azerbaijan's first ambassador to Israel?").qualifiers == ("first",)
     assert analyse("In what year did the Porte suffer its final loss of Crimea?").qualifiers == ("final",)
     assert analyse("Which MP said the minister put Azerbaijani orders first?").qualifiers == ()
+
+
+@pytest.mark.parametrize(
+    ("question", "things"),
+    [
+        ("How many Israeli tourists visited Azerbaijan in 2022?", ("israeli", "tourist")),
+        ("How many hectares of the liberated territories were cleared?", ("hectar",)),
+        ("How many more homes does the state plan to build?", ("home",)),
+        ("How many ethno-political movements does the platform include?", ("ethno-political", "movement")),
+        ("How many people were killed?", ()),  # a generic count: any count-bearing sentence may say it
+        ("What share of the oil comes from Azerbaijan?", ()),
+    ],
+)
+def test_what_a_how_many_question_counts(question: str, things: tuple[str, ...]) -> None:
+    assert analyse(question).counted == things
+
+
+def test_a_count_must_be_of_the_thing_asked_about() -> None:
+    idf = {"israeli": 1.0, "tourist": 3.0, "ethnic": 1.0, "azerbaijani": 1.0}
+    assert mentions(("israeli", "tourist"), "Some 40,000 Israeli tourists came in 2022.", idf)
+    assert not mentions(("israeli", "tourist"), "Israeli firms sold 40 drones in 2022.", idf)
+    assert mentions(("ethnic", "azerbaijani"), "Around one million ethnic-Azerbaijanis arrived.", idf)
+    assert mentions((), "anything", idf)
