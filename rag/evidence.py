@@ -162,5 +162,9 @@ def answerable(analysis: Analysis, sentences: Sequence[Sentence]) -> bool:
         return True
     best = max(s.base for s in sentences)
     return any(s.answers and s.match >= TYPE_RATIO * best and max(s.match_dense, s.match) >= TYPED_MATCH
-               and all(re.search(rf"\b{q}\b", s.text, re.IGNORECASE) for q in analysis.qualifiers)
-               for s in sentences)
+               and qualified(analysis, s) for s in sentences)
+
+
+def qualified(analysis: Analysis, sentence: Sentence) -> bool:
+    """Whether the sentence holds every ordinal or superlative qualifier of the question."""
+    return all(re.search(rf"\b{q}\b", sentence.text, re.IGNORECASE) for q in analysis.qualifiers)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Iterator, Sequence
 
-from .evidence import TYPE_BONUS, TYPE_RATIO, Sentence
+from .evidence import TYPE_BONUS, TYPE_RATIO, Sentence, qualified
 from .generation import REFUSAL, Turn, condense_by_rule
 from .question import Analysis, Expects, analyse, asks_author, enumerated
 from .text import content_words, list_position, sentence_spans, strip_footnote, surnames
@@ -48,7 +48,7 @@ class ExtractiveGenerator:
         pool = [s for s in sentences if not is_heading(s.text)]
         if qa.expects:  # prefer sentences that hold an answer of the asked type, read in context
             typed = sorted((s for s in pool if s.answers), key=lambda s: -s.match)
-            pool = typed or pool
+            pool = [s for s in typed if qualified(qa, s)] or typed or pool  # the sentence that passed the gate
         if not pool:
             return []
         cap = max(self.max_sentences, min(qa.count, 5))

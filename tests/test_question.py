@@ -156,3 +156,13 @@ def test_a_count_must_be_of_the_thing_asked_about() -> None:
     assert not mentions(("israeli", "tourist"), "Israeli firms sold 40 drones in 2022.", idf)
     assert mentions(("ethnic", "azerbaijani"), "Around one million ethnic-Azerbaijanis arrived.", idf)
     assert mentions((), "anything", idf)
+
+
+def test_the_extractive_answer_is_the_typed_sentence_that_holds_the_qualifier() -> None:
+    from rag.extractive import ExtractiveGenerator
+
+    question = "On what date did the two countries sign a final peace treaty?"
+    talks = Sentence(0, 0, 10, "On 31 March 2022 they said they were ready to sign a peace treaty.", 0.8, 0.7,
+                     answers=True)
+    final = Sentence(1, 0, 10, "The final peace treaty was signed on 8 August 2025.", 0.7, 0.6, answers=True)
+    assert ExtractiveGenerator().select(question, [talks, final]) == [final]  # the gate passed on this one
