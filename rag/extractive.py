@@ -19,6 +19,7 @@ from .types import Passage
 ENUM_FLOOR = 0.75  # "the three ways ...": further items must score this close to the best
 LIST_FLOOR = 0.6  # "First, ... Second, ...": the best item of a list in the best sentence's section
 COVER_FLOOR = 0.85  # a sentence added for question words the answer lacks must score this close
+SIDES = True  # each side of a comparison ("How do Western and Russian accounts differ") gets its own sentence
 DUPLICATE = 0.6  # word-set overlap (Jaccard) above which two sentences say the same thing
 _CLOSED = re.compile(r"[.!?…:;\"”’)\]]\d{0,3}$")
 
@@ -63,6 +64,9 @@ class ExtractiveGenerator:
                     typed = [s for s in ranked if s.part_answers[j]]
                     if typed and _part_score(typed[0], j, kind) >= TYPE_RATIO * _part_score(ranked[0], j, kind):
                         ranked = typed
+                if qa.sides and SIDES:  # one side of a comparison: a sentence about that side
+                    own = [s for s in ranked if qa.sides[j] & set(content_words(s.text))]
+                    ranked = [s for s in own if s not in chosen] or ranked
                 for s in ranked:
                     if s in chosen:
                         break  # this part is answered by a sentence already chosen

@@ -68,9 +68,10 @@ _WH = re.compile(r"(?:what|which|how|when|where|who|whom|whose|why)\b\s*(.*)", r
 _LEAD = re.compile(r"^(according to [^,]+,|in [^,]{3,60},)\s*", re.IGNORECASE)
 
 
-def subqueries(question: str) -> list[str]:
-    """The parts of a multi-part question ("X, and what Y?"), each keeping a leading
-    "According to Z," frame; [] for a single question."""
+def subqueries(question: str, fragments: bool = True) -> list[str]:
+    """The parts of a multi-part question ("X, and what Y?") or of a comparison (see `compared`),
+    each keeping a leading "According to Z," frame; [] for a single question. fragments=False
+    leaves out the sides of "A differ from B", which are noun phrases, not questions."""
     parts = [p.strip(" ,;?") for p in _SPLIT.split(question) if p and p.strip(" ,;?")]
     for i, part in enumerate(parts):
         # a bare wh-word borrows the rest of its neighbour: "When and where did X?" and
@@ -81,10 +82,37 @@ def subqueries(question: str) -> list[str]:
             parts[i] = f"{part} {rest.group(1) if rest else other}"
     parts = [p for p in parts if content_words(p)]
     if len(parts) < 2:
+        parts = compared(question, fragments)
+    if len(parts) < 2:
         return []
     lead = _LEAD.match(question)
     prefix = lead.group(1) + " " if lead else ""
     return [p if p.lower().startswith(prefix.lower()) else prefix + p for p in parts]
+
+
+_VERBS = r"(?:differ|disagree|clash|diverge|compare|contrast)\w*"
+# "How do Western and Russian accounts differ on Z?", "How did A and B clash over Z?"
+_BOTH = re.compile(rf"^(.*?\b(?:do|does|did|have|has|had)\s+)(.+?)\s+and\s+(.+?)\s+({_VERBS}\b.*)$",
+                   re.IGNORECASE | re.DOTALL)
+# "How did A's remarks differ from the position of B?", "How did A compare with B?"
+_FROM = re.compile(rf"^(.*?\b(?:do|does|did|have|has|had|is|are|was|were)\s+)(.+?)\s+{_VERBS}\s+"
+                   r"(?:from|with|to)\s+(.+)$", re.IGNORECASE | re.DOTALL)
+
+
+def compared(question: str, fragments: bool = True) -> list[str]:
+    """The two sides of a comparative question, one sub-question each ("How do Western and Russian
+    accounts differ on Z" -> "How do Western accounts differ on Z", "How do Russian accounts differ
+    on Z"; "How did A differ from B" -> "How did A", "How did B"); [] for other questions."""
+    q = question.strip().rstrip("?").strip()
+    if m := _BOTH.match(q):
+        pre, a, b, rest = m.groups()
+        if len(re.sub(r"^the\s+", "", a, flags=re.IGNORECASE).split()) == 1 and len(b.split()) > 1:
+            a = f"{a} {' '.join(b.split()[1:])}"  # "Western and Russian accounts": a shared head noun
+        return [f"{pre}{a} {rest}", f"{pre}{b} {rest}"]
+    if fragments and (m := _FROM.match(q)):
+        pre, a, b = m.groups()
+        return [f"{pre}{a}", f"{pre}{b}"]
+    return []
 
 
 _AUTHOR_Q = re.compile(
@@ -192,6 +220,7 @@ class Analysis:
     qualifiers: tuple[str, ...] = ()  # "first", "final", "largest": what the answer must also be
     list_size: int = 0  # the size of a list the question names ("among the five priority areas" -> 5)
     positions: tuple[int | None, ...] = ()  # per part (or for the whole question): the list item it asks for
+    sides: tuple[frozenset[str], ...] = ()  # a comparison's parts: the words only each side has
     counted: tuple[str, ...] = ()  # "how many Israeli tourists": what a counting answer must be about
     part_counted: tuple[tuple[str, ...], ...] = ()  # the same for each part
 
@@ -212,9 +241,16 @@ def analyse(question: str) -> Analysis:
         qualifiers=tuple(dict.fromkeys(m.group(1).lower() for m in _QUALIFIER.finditer(question))),
         list_size=size,
         positions=tuple(_position(p, size) for p in (parts or (question,))) if size else (),
+        sides=_sides(parts) if parts and parts == tuple(compared(question)) else (),
         counted=() if parts else counted(question),
         part_counted=tuple(counted(p) for p in parts),
     )
+
+
+def _sides(parts: tuple[str, ...]) -> tuple[frozenset[str], ...]:
+    """The content words of each side of a comparison that the other side lacks."""
+    words = [set(content_words(p)) for p in parts]
+    return tuple(frozenset(w - set().union(*(o for k, o in enumerate(words) if k != j))) for j, w in enumerate(words))
 
 
 def expected_type(question: str) -> Expects | None:

@@ -71,7 +71,7 @@ class Retriever:
         elif mode == "bm25":
             ranked = self.lexical(question, k, files)
         else:
-            lists = [self._fuse(q, candidates, files) for q in [question, *subqueries(question)]]
+            lists = [self._fuse(q, candidates, files) for q in [question, *subqueries(question, fragments=False)]]
             ranked = _interleave(lists)
             if COVERAGE:
                 ranked = self._coverage(question, ranked)

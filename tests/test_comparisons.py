@@ -1,0 +1,62 @@
+"""Comparative questions: each side gets its own sub-question and its own sentence (real index)."""
+
+from __future__ import annotations
+
+import pytest
+
+import rag.extractive
+from rag import Index
+from rag.question import analyse, compared, subqueries
+
+from corpus import index_of
+
+HARBOUR = """The Harbour Dispute of 1931
+
+The harbour dispute of 1931 is often described as a quarrel about the harbour of Velmar and the
+tariffs that started it, seen through a Velmar-centric lens by most historians of the period.
+The northern account is that the arrival of the southern fleet in the bay set off the quarrel
+and brought both sides to the brink of war. But the southern account is that the fleet sailed
+only in answer to the punitive customs duties imposed by the north in 1929. Trade through the
+harbour fell by a third in the following year, and the bay was closed to shipping for a month.
+
+Fishing villages along the coast suffered most. Many of their families moved inland, and the
+old market of Velmar never recovered its former size.
+"""
+
+
+@pytest.fixture(scope="module")
+def harbour(tmp_path_factory: pytest.TempPathFactory) -> Index:
+    return index_of(tmp_path_factory.mktemp("compare"), {"harbour.txt": HARBOUR})
+
+
+@pytest.mark.parametrize(
+    ("question", "sides"),
+    [
+        ("How do Western and Russian accounts differ on what set off the crisis?",
+         ["How do Western accounts differ on what set off the crisis", "How do Russian accounts differ on what set off the crisis"]),
+        ("How did Emmanuel Macron and Ilham Aliyev clash over Karabakh?",
+         ["How did Emmanuel Macron clash over Karabakh", "How did Ilham Aliyev clash over Karabakh"]),
+        ("How did the minister's remarks differ from the position of the president?",
+         ["How did the minister's remarks", "How did the position of the president"]),
+        ("Why did Baku and Paris fall out?", []),
+    ],
+)
+def test_the_sides_of_a_comparison(question: str, sides: list[str]) -> None:
+    assert compared(question) == sides
+    assert subqueries(question) == sides
+
+
+def test_retrieval_leaves_out_sides_that_are_noun_phrases() -> None:
+    question = "How did the minister's remarks differ from the position of the president?"
+    assert subqueries(question, fragments=False) == []
+    assert analyse(question).sides == (frozenset({"minister", "remark"}), frozenset({"position", "president"}))
+
+
+def test_each_side_of_a_comparison_is_quoted(harbour: Index, monkeypatch: pytest.MonkeyPatch) -> None:
+    question = "How do northern and southern accounts differ on what started the harbour dispute?"
+    answer = harbour.ask(question)
+    assert "northern account is" in answer.text and "southern account is" in answer.text, answer.text
+    raw = (harbour.docs_root / "harbour.txt").read_text(encoding="utf-8")
+    assert all(raw[c.start:c.end] == c.quote for c in answer.citations)
+    monkeypatch.setattr(rag.extractive, "SIDES", False)  # off: both parts take the best sentence, one side
+    assert "southern account is" not in harbour.ask(question).text
