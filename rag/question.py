@@ -34,7 +34,7 @@ _NUMBER_Q = re.compile(
 )
 _PERSON_NOUNS = (
     r"minister|president|prime minister|official|diplomat|ambassador|envoy|authors?|journalists?|leaders?"
-    r"|person|people|members?|analysts?|scholars?|mp|politicians?|spokes(?:person|man|woman)|chief|head"
+    r"|person|people|members?(?![\s-]+(?:states?|countries|country))|analysts?|scholars?|mp|politicians?|spokes(?:person|man|woman)|chief|head"
     r"|secretary|commander|general|governor|mayor|activists?"
 )
 _PERSON_Q = re.compile(
@@ -316,10 +316,46 @@ def has_answer(kind: Expects | None, asked: frozenset[str], sentence: str) -> bo
                 continue
             return True
         return any(w.group(0).lower() not in asked for w in _NUM_WORDS.finditer(sentence))
-    # person / name: a capitalised word inside the sentence that the question does not use
+    if kind == "person" and PERSON_NAMES:
+        return any(not all(w.lower() in asked for w in m.group(0).split()) for m in _people(sentence))
+    # name: a capitalised word inside the sentence that the question does not use
     # (a month or weekday is not a name)
     return any((w := m.group(1).lower()) not in asked and not _CALENDAR.fullmatch(w)
                for m in _CAPITAL.finditer(sentence))
+
+
+PERSON_NAMES = True  # a "who" answer must hold a person's name (two capitalised words), not any name
+_NAME_WORD = r"(?:O[’']\w+|[A-Z][a-zà-ÿ’']+(?:-[A-Z]?[a-zà-ÿ’']+)*|[A-Z]\.)"
+_FULL_NAME = re.compile(rf"\b{_NAME_WORD}(?:\s+(?:de|da|van|von|al-|bin|ben|le|la)?\s*{_NAME_WORD})+")
+# words that end or start the names of places, bodies and things, not people
+_NOT_PEOPLE = frozenset(
+    """union republic states kingdom nations sea ocean east west north south central caucasus asia europe america
+    council commission committee parliament assembly ministry party army forces agency service bank fund group
+    initiative corporation company university institute center centre office organization mission court times
+    post news review journal dialogues stream corridor road war crisis treaty agreement declaration statement summit
+    compass partnership community village city region province airport port strait gulf new united european middle
+    black caspian great first second day government state security foreign defense defence interior national
+    international federation alliance bloc pact program programme plan project""".split()
+)
+_OPENERS = frozenset("while although though however meanwhile thus yet since because unlike like despite following "
+                     "during according given moreover furthermore indeed instead still".split())
+_TITLES = frozenset("president minister prime secretary ambassador mr mrs ms dr general deputy speaker".split())
+
+
+def _people(sentence: str) -> list[re.Match[str]]:
+    """Sequences of two or more capitalised words that can be a person's name ("Gérald Darmanin",
+    "President Ilham Aliyev", "James O’Brien"): not those of a place or body ("Soviet Union",
+    "New Caledonia", "European Political Community"), and not a title alone ("Prime Minister")."""
+    out = []
+    for m in _FULL_NAME.finditer(sentence):
+        toks = [t.lower().rstrip(".") for t in m.group(0).split()]
+        if toks[0] in STOPWORDS or toks[0] in _OPENERS:  # "While Israel ...": a capitalised sentence opener
+            toks = toks[1:]
+        cut = max((i + 1 for i, t in enumerate(toks) if t in _TITLES or t in _NOT_PEOPLE), default=0)
+        rest = toks[cut:]  # the words after the last title or place word: "State James O’Brien"
+        if len(rest) >= 2 or (rest and cut and toks[cut - 1] in _TITLES):
+            out.append(m)
+    return out
 
 
 def _inside_question(span: str, asked: frozenset[str]) -> bool:

@@ -23,6 +23,7 @@ from rag.question import analyse, expected_type, has_answer
         ("What is the name of the Slovak defense minister?", "person"),
         ("Which member of the cabinet blamed Baku?", "person"),
         ("Which app did the authorities block?", "name"),
+        ("Which member state was the most dependent on Russian gas?", "name"),
         ("Which New Caledonian pro-independence party signed it?", "name"),
         ("Why did Baku refuse the meeting?", None),
         ("Is Azerbaijan a natural partner for the West?", None),
@@ -166,3 +167,22 @@ def test_the_extractive_answer_is_the_typed_sentence_that_holds_the_qualifier() 
                      answers=True)
     final = Sentence(1, 0, 10, "The final peace treaty was signed on 8 August 2025.", 0.7, 0.6, answers=True)
     assert ExtractiveGenerator().select(question, [talks, final]) == [final]  # the gate passed on this one
+
+
+@pytest.mark.parametrize(
+    ("sentence", "person"),
+    [
+        ("The French Interior Minister Gérald Darmanin openly revealed it.", True),
+        ("Assistant Secretary of State James O’Brien stated that.", True),
+        ("It chose the former Spokesperson, Leyla Abdullayeva, as ambassador.", True),
+        ("As President Aliyev said, the talks went well.", True),
+        ("Israel opened an embassy in Baku after the breakup of the Soviet Union.", False),
+        ("While Israel opened an embassy early, Azerbaijan waited.", False),
+        ("The riots in New Caledonia worried the European Political Community.", False),
+        ("The Slovak Minister of Defense prioritized orders from Azerbaijan.", False),
+    ],
+)
+def test_a_who_answer_names_a_person_not_a_place_or_a_body(sentence: str, person: bool) -> None:
+    asked = analyse("Who was appointed to the post?").words
+    assert has_answer("person", asked, sentence) is person
+    assert has_answer("name", asked, sentence)  # any name answers "which company / country ..."
