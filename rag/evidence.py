@@ -14,8 +14,8 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from .embedding import Embedder
-from .question import Analysis, analyse, has_answer
-from .text import content_words, sentence_spans
+from .question import Analysis, analyse, asks_author, has_answer
+from .text import content_words, sentence_spans, surnames
 from .types import Passage
 
 DENSE_WEIGHT = 0.6
@@ -151,14 +151,31 @@ def evidence_strength(sentences: Sequence[Sentence]) -> float:
     return float(np.max([s.dense for s in sentences])) if sentences else 0.0
 
 
-def answerable(analysis: Analysis, sentences: Sequence[Sentence]) -> bool:
+def author_sentence(passages: Sequence[Passage]) -> Sentence | None:
+    """For a question about who wrote a piece: the first line of the best passage that names
+    its section's author ("Author: RCSP associate expert Narek Minasyan", a title block's
+    "Nazrin Baghirova", a closing bio), however short; None when it has no author or no such line."""
+    p = passages[0] if passages else None
+    names = surnames(p.author) if p else []
+    if p is None or not names:
+        return None
+    for s, e in sentence_spans(p.text):
+        if all(n in p.text[s:e] for n in names):
+            return Sentence(0, s, e, p.text[s:e], 1.0, 1.0)
+    return None
+
+
+def answerable(analysis: Analysis, sentences: Sequence[Sentence], passages: Sequence[Passage] = ()) -> bool:
     """Whether a sentence holding an answer of the asked type matches the question nearly as
     well as the best sentence (TYPE_RATIO) and on its own (TYPED_MATCH): "how many people were
     killed" is not answered by sentences about the offensive that hold no number, nor by a
     number in a sentence about something else. A qualifier of the question ("the first
     ambassador", "a final peace treaty") must be in that sentence too: a date of talks on a
-    peace treaty does not date a final one. True when no type is asked."""
+    peace treaty does not date a final one. True when no type is asked, and for a question about
+    who wrote a piece whose best passage has a byline (the answer; see `author_sentence`)."""
     if analysis.expects is None or not sentences:
+        return True
+    if passages and asks_author(analysis.text) and author_sentence(passages) is not None:
         return True
     best = max(s.base for s in sentences)
     return any(s.answers and s.match >= TYPE_RATIO * best and max(s.match_dense, s.match) >= TYPED_MATCH

@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from typing import Iterator, Sequence
 
-from .evidence import TYPE_BONUS, TYPE_RATIO, Sentence, qualified
+from .evidence import TYPE_BONUS, TYPE_RATIO, Sentence, author_sentence, qualified
 from .generation import REFUSAL, Turn, condense_by_rule
 from .question import Analysis, Expects, analyse, asks_author, enumerated
-from .text import content_words, list_position, sentence_spans, strip_footnote, surnames
+from .text import content_words, list_position, strip_footnote
 from .types import Passage
 
 ENUM_FLOOR = 0.75  # "the three ways ...": further items must score this close to the best
@@ -123,20 +123,6 @@ def specific_words(question: str) -> list[str]:
 def is_heading(text: str) -> bool:
     """A title or section heading: short and without closing punctuation."""
     return len(text.split()) < 12 and not _CLOSED.search(text.strip())
-
-
-def author_sentence(passages: Sequence[Passage]) -> Sentence | None:
-    """For a question about who wrote a piece: the first line of the best passage that names
-    its section's author ("Author: RCSP associate expert Narek Minasyan", a title block's
-    "Nazrin Baghirova", a closing bio), however short; None when it has no author or no such line."""
-    p = passages[0] if passages else None
-    names = surnames(p.author) if p else []
-    if p is None or not names:
-        return None
-    for s, e in sentence_spans(p.text):
-        if all(n in p.text[s:e] for n in names):
-            return Sentence(0, s, e, p.text[s:e], 1.0, 1.0)
-    return None
 
 
 def list_items(pool: Sequence[Sentence], passages: Sequence[Passage], count: int) -> list[Sentence]:

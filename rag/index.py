@@ -278,7 +278,7 @@ class Index:
         base: dict[str, object] = dict(question=q, passages=passages, generator=name,
                     standalone_question=standalone if standalone != q else None)
         # too little evidence, or none holding the kind of answer asked for ("how many": a number)
-        if strength < self.settings.refusal_threshold or not answerable(analysis, sentences):
+        if strength < self.settings.refusal_threshold or not answerable(analysis, sentences, passages):
             if strength >= self.settings.refusal_threshold:  # on topic, but the asked detail is missing
                 base["notice"] = (f"The passages closest to this question do not give the {analysis.expects} "
                                   "it asks for.")

@@ -38,7 +38,8 @@ _PERSON_NOUNS = (
     r"|secretary|commander|general|governor|mayor|activists?"
 )
 _PERSON_Q = re.compile(
-    rf"^\s*(?:and\s+)?(?:who|whom)\b|\bwhose\b|\bname of (?:the )?(?:\w+\s+){{0,4}}(?:{_PERSON_NOUNS})\b"
+    rf"^\s*(?:and\s+|in\s+|by\s+)?(?:who|whom|whose)\b|^\s*according to whom\b"
+    rf"|\bname of (?:the )?(?:\w+\s+){{0,4}}(?:{_PERSON_NOUNS})\b"
     rf"|\b(?:which|what)\s+(?:{_AUX}\w+\s+){{0,3}}(?:{_PERSON_NOUNS})\b",
     re.IGNORECASE,
 )
@@ -46,7 +47,10 @@ _NAME_NOUNS = (
     r"company|companies|firm|corporation|party|parties|app|country|countries|city|cities|region|town|village"
     r"|organi[sz]ation|institution|agency|ministry|state|states|port|university|newspaper|outlet|bank"
 )
-_NAME_Q = re.compile(rf"\b(?:which|what)\s+(?:{_AUX}\w+[\s-]+){{0,4}}(?:{_NAME_NOUNS})\b", re.IGNORECASE)
+_NAME_Q = re.compile(
+    rf"\b(?:which|what)\s+(?:{_AUX}\w+[\s-]+){{0,4}}(?:{_NAME_NOUNS})\b|\bwhat (?:is|was|were|are) the names? of\b",
+    re.IGNORECASE,
+)
 _COUNT_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 _ENUM = re.compile(r"(?<!among the )(?<!of the )(?<!from the )\b(two|three|four|five|six)\s+(?:\w+\s+){0,2}?(?:[a-z]+s)\b",
                    re.IGNORECASE)

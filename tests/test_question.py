@@ -24,6 +24,8 @@ from rag.question import analyse, expected_type, has_answer
         ("Which member of the cabinet blamed Baku?", "person"),
         ("Which app did the authorities block?", "name"),
         ("Which member state was the most dependent on Russian gas?", "name"),
+        ("What was the name of the power plant project whose construction began in 2018?", "name"),
+        ("Whose essay argues that Baku is a partner?", "person"),
         ("Which New Caledonian pro-independence party signed it?", "name"),
         ("Why did Baku refuse the meeting?", None),
         ("Is Azerbaijan a natural partner for the West?", None),
