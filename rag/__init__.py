@@ -13,6 +13,7 @@ from .errors import (
     IndexNotFoundError,
     QuestionError,
     RagError,
+    ReadOnlyIndexError,
 )
 from .generation import REFUSAL, Turn
 from .index import BuildReport, Index, ask
@@ -36,6 +37,7 @@ __all__ = [
     "Passage",
     "QuestionError",
     "RagError",
+    "ReadOnlyIndexError",
     "Settings",
     "Turn",
     "ask",

@@ -8,6 +8,7 @@ Every message says what was expected, what was found, and the fix.
     ├── IndexNotFoundError   Index.open() found no index in persist_dir
     ├── IndexMismatchError   the index was built with another embedder / chunking
     ├── IndexCorruptError    the index directory cannot be read
+    │   └── ReadOnlyIndexError   ... or written (Chroma writes even to answer; opening copies it)
     ├── QuestionError        empty or too long question
     ├── EmbeddingError       the embedding model failed to load or run
     └── BackendError         an LLM backend failed (unreachable, HTTP error, timeout)
@@ -25,6 +26,7 @@ __all__ = [
     "IndexNotFoundError",
     "QuestionError",
     "RagError",
+    "ReadOnlyIndexError",
 ]
 
 
@@ -50,6 +52,10 @@ class IndexMismatchError(RagError):
 
 class IndexCorruptError(RagError):
     """The index directory exists but cannot be read."""
+
+
+class ReadOnlyIndexError(IndexCorruptError):
+    """The index directory cannot be written: it can be opened from a private copy, not updated."""
 
 
 class QuestionError(RagError):

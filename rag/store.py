@@ -13,10 +13,12 @@ chunks the manifest names and re-reads when a commit (or a delete) overlapped it
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import re
+import shutil
 import tempfile
 import threading
 import time
@@ -30,7 +32,14 @@ import numpy as np
 import numpy.typing as npt
 
 from .config import Settings
-from .errors import ConfigError, IndexCorruptError, IndexMismatchError, IndexNotFoundError, RagError
+from .errors import (
+    ConfigError,
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    RagError,
+    ReadOnlyIndexError,
+)
 from .types import Chunk
 
 log = logging.getLogger(__name__)
@@ -96,7 +105,12 @@ def _client(settings: Settings, create: bool) -> Any:
             f"no index found in {path}: expected a folder made by `rag index`; "
             f"run `rag index --docs {settings.docs_dir}` first (or Index.build(settings))"
         )
-    check_index_dir(settings)
+    try:
+        check_index_dir(settings)
+    except ReadOnlyIndexError:
+        if create:
+            raise
+        path = private_copy(settings)  # answering only: Chroma may write to a copy of it
     try:
         with _CLIENT_LOCK:  # another thread's forget must not drop our System mid-construction
             _forget_cached_system(str(path))
@@ -127,11 +141,49 @@ def check_index_dir(settings: Settings) -> None:
             with open(path / "chroma.sqlite3", "r+b"):
                 pass
     except OSError as exc:
-        raise IndexCorruptError(
+        raise ReadOnlyIndexError(
             f"cannot use the index in {path}: expected a writable folder, found a read-only one "
             f"({exc.strerror}); Chroma writes to it even to answer questions: make it "
             f"writable (chmod -R u+w {path}) or copy it to a writable folder and pass that as --persist"
         ) from exc
+
+
+def private_copy(settings: Settings) -> Path:
+    """A copy of a read-only embedded index in local_cache_dir, made once per state of the index
+    (its database's size and mtime) and replaced when the index changes; older copies of the same
+    index are removed. Chroma writes to its folder even to answer questions, so a read-only index
+    (a shared or mounted folder) is answered from the copy. Raises the ReadOnlyIndexError when
+    no copy can be made."""
+    src = settings.persist_path
+    st = (src / "chroma.sqlite3").stat()
+    origin = hashlib.sha256(str(src).encode()).hexdigest()[:12]
+    state = hashlib.sha256(f"{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()[:12]
+    root = Path(settings.local_cache_dir).expanduser() / "read-only-indexes"
+    dest = root / f"{origin}-{state}"
+    try:
+        if not (dest / "chroma.sqlite3").exists():
+            root.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=f".{origin}-", dir=root))
+            shutil.copytree(src, tmp, dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns(".write.lock", ".corrupt-*", "*.tmp"))
+            for p in [tmp, *tmp.rglob("*")]:  # the copy must be writable even if the files were not
+                p.chmod(p.stat().st_mode | 0o200)
+            try:
+                tmp.rename(dest)
+            except OSError:  # another process made the same copy first
+                shutil.rmtree(tmp, ignore_errors=True)
+        for old in root.glob(f"{origin}-*"):
+            if old != dest and old.is_dir():
+                shutil.rmtree(old, ignore_errors=True)
+    except OSError as exc:
+        raise ReadOnlyIndexError(
+            f"cannot use the index in {src}: expected a writable folder, found a read-only one, and "
+            f"could not copy it to {root} ({exc.strerror or exc}); Chroma writes to its folder even to answer "
+            f"questions: make it writable (chmod -R u+w {src}), or set RAG_LOCAL_CACHE_DIR to a writable folder"
+        ) from exc
+    log.warning("the index in %s is read-only: answering from a private copy in %s "
+                "(`rag index` needs the folder writable)", src, dest)
+    return dest
 
 
 def _move_aside(path: Path, reason: BaseException) -> None:

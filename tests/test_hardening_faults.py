@@ -355,19 +355,22 @@ def _no_root_file_powers() -> None:  # pragma: no cover - runs in the child, bef
             raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) failed")
 
 
-def as_plain_user(*args: str) -> subprocess.CompletedProcess[str]:
+def as_plain_user(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """`python -m rag ...` bound by file permissions even when the tests run as root."""
     extra: dict[str, Any] = {"preexec_fn": _no_root_file_powers} if os.geteuid() == 0 else {}
-    return rag(*args, **extra)
+    return rag(*args, env={**clean_env(), **env} if env else None, **extra)
 
 
-def test_a_read_only_index_is_a_clear_error_and_nothing_is_moved(built: tuple[Path, Settings]) -> None:
+def test_a_read_only_index_answers_from_a_private_copy_and_refuses_updates(
+    built: tuple[Path, Settings], tmp_path: Path
+) -> None:
     docs, settings = built
     persist = settings.persist_path
     paths = [persist, *persist.rglob("*")]
     modes = {p: p.stat().st_mode for p in paths}
     for p in paths:
         p.chmod(modes[p] & ~0o222)
+    cache = tmp_path / "cache"
     try:
         try:
             probe = as_plain_user("index", "--docs", str(docs), "--persist", str(persist / "sub"))
@@ -376,10 +379,23 @@ def test_a_read_only_index_is_a_clear_error_and_nothing_is_moved(built: tuple[Pa
         if "cannot create the index folder" not in probe.stderr:
             pytest.skip(f"cannot make a folder read-only for a child process here: {probe.stderr[-300:]}")
         before = listing(persist)
-        for args in (["ask", "--persist", str(persist), ACCORD],
-                     ["index", "--docs", str(docs), "--persist", str(persist)],
+        env = {"RAG_LOCAL_CACHE_DIR": str(cache)}
+        # answering works: Chroma writes to a private copy, which says where it is
+        r = as_plain_user("ask", "--json", "--persist", str(persist), ACCORD, env=env)
+        assert r.returncode == 0, r.stderr
+        assert f"the index in {persist} is read-only: answering from a private copy in {cache}" in r.stderr
+        answer = json.loads(r.stdout)
+        assert not answer["refused"] and answer["citations"]
+        raw = {p.name: p.read_text(encoding="utf-8") for p in docs.iterdir() if p.is_file()}
+        assert all(raw[c["file"]][c["start"]:c["end"]] == c["quote"] for c in answer["citations"])
+        copies = list((cache / "read-only-indexes").iterdir())
+        assert len(copies) == 1  # and asking again reuses it
+        assert as_plain_user("ask", "--persist", str(persist), ACCORD, env=env).returncode == 0
+        assert list((cache / "read-only-indexes").iterdir()) == copies
+        # updating it does not work: a clear error with the fix
+        for args in (["index", "--docs", str(docs), "--persist", str(persist)],
                      ["index", "--rebuild", "--docs", str(docs), "--persist", str(persist)]):
-            r = as_plain_user(*args)
+            r = as_plain_user(*args, env=env)
             assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
             assert r.stderr.startswith(f"error: cannot use the index in {persist}: expected a writable folder, "
                                        "found a read-only one")
@@ -546,3 +562,19 @@ def test_settings_never_show_the_key() -> None:
     assert settings.openai_api_key == SECRET
     for text in (repr(settings), str(settings), json.dumps(settings.redacted())):
         assert SECRET not in text and "hunter2" not in text
+
+
+def test_the_private_copy_of_a_read_only_index_follows_the_index(built: tuple[Path, Settings], tmp_path: Path) -> None:
+    from rag.store import private_copy
+
+    _, settings = built
+    settings = settings.replace(local_cache_dir=str(tmp_path / "cache"))
+    first = private_copy(settings)
+    assert private_copy(settings) == first  # one copy per state of the index
+    assert (first / "chroma.sqlite3").read_bytes() == (settings.persist_path / "chroma.sqlite3").read_bytes()
+    assert not (first / ".write.lock").exists()
+    db = settings.persist_path / "chroma.sqlite3"
+    st = db.stat()
+    os.utime(db, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))  # the index was updated
+    second = private_copy(settings)
+    assert second != first and (second / "chroma.sqlite3").exists() and not first.exists()
