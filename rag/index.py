@@ -21,7 +21,7 @@ from .evidence import Sentence, answerable, evidence_strength, score_sentences
 from .generation import REFUSAL, Generator, Turn, get_generator
 from .question import analyse, subqueries
 from .retrieval import Mode, Retriever
-from .store import Snapshot, Store, check_index_dir, lock_path
+from .store import PIPELINE_VERSION, Snapshot, Store, check_index_dir, lock_path
 from .types import Answer, Chunk, Document, Passage
 
 log = logging.getLogger(__name__)
@@ -57,6 +57,11 @@ class Index:
         snap = snapshot or store.snapshot()
         store.pin(snap)
         self.docs_root = Path(str(store.meta.get("docs_dir") or settings.docs_path))
+        if store.meta.get("pipeline_version") not in (None, PIPELINE_VERSION):
+            log.warning(
+                "the index in %s was made by an older version of the cleaning and chunking (version %s, "
+                "this is %s): answers use its old passages; run `rag index` to update it",
+                settings.chroma_url or settings.persist_path, store.meta.get("pipeline_version"), PIPELINE_VERSION)
         self.chunks: list[Chunk] = snap.chunks
         self.hashes = dict(snap.hashes)
         self.generation = snap.generation

@@ -51,3 +51,12 @@ def test_report_folder_is_complete(dev_report: Path) -> None:
     assert first["retrieval"]["hybrid"]["5"][0].keys() >= {"file", "start", "end", "score"}
     md = (dev_report / "report.md").read_text(encoding="utf-8")
     assert "## Retrieval" in md and "## Worst items" in md
+
+
+def test_the_probe_questions_stay_above_their_floor(seeds_index) -> None:  # type: ignore[no-untyped-def]
+    from evals.run_probes import FLOOR, run
+
+    results = run(seeds_index, sorted((ROOT / "evals" / "probes").glob("*.jsonl")))
+    assert len(results) >= 75
+    wrong = [f"{mark} {question}" for mark, question, _ in results if mark != "ok "]
+    assert len(results) - len(wrong) >= FLOOR, "probes answered wrong or refused:\n" + "\n".join(wrong)

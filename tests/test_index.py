@@ -203,3 +203,22 @@ def test_docs_dir_is_remembered(small_corpus: Path, tmp_path: Path) -> None:
     index = Index.open(Settings(persist_dir=str(persist)))
     a = index.ask("How long will the Brenner Base Tunnel be?")
     assert not a.refused and a.citations[0].file == "beta.md"
+
+
+def test_an_index_made_by_an_older_pipeline_opens_with_a_warning_to_update_it(
+    small_corpus: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from rag.store import PIPELINE_VERSION
+
+    settings = Settings(docs_dir=str(small_corpus), persist_dir=str(tmp_path / "idx"))
+    Index.build(settings).store.set_meta(pipeline_version=PIPELINE_VERSION - 1)
+    with caplog.at_level("WARNING", logger="rag.index"):
+        index = Index.open(settings)
+    assert f"older version of the cleaning and chunking (version {PIPELINE_VERSION - 1}" in caplog.text
+    assert "run `rag index` to update it" in caplog.text
+    assert index.chunks  # it still answers, from its old chunks
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="rag.index"):
+        Index.build(settings)  # re-chunks every file
+        Index.open(settings)
+    assert "older version" not in caplog.text
