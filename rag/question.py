@@ -8,6 +8,7 @@ words, and to refuse when no retrieved sentence holds an answer of the expected 
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -76,6 +77,12 @@ def subqueries(question: str, fragments: bool = True) -> list[str]:
     """The parts of a multi-part question ("X, and what Y?") or of a comparison (see `compared`),
     each keeping a leading "According to Z," frame; [] for a single question. fragments=False
     leaves out the sides of "A differ from B", which are noun phrases, not questions."""
+    return list(_parts(question, fragments)[0])
+
+
+@functools.lru_cache(maxsize=1024)
+def _parts(question: str, fragments: bool) -> tuple[tuple[str, ...], bool]:
+    """The parts of `subqueries`, and whether they are the sides of a comparison."""
     parts = [p.strip(" ,;?") for p in _SPLIT.split(question) if p and p.strip(" ,;?")]
     for i, part in enumerate(parts):
         # a bare wh-word borrows the rest of its neighbour: "When and where did X?" and
@@ -85,13 +92,14 @@ def subqueries(question: str, fragments: bool = True) -> list[str]:
             rest = _WH.match(other)
             parts[i] = f"{part} {rest.group(1) if rest else other}"
     parts = [p for p in parts if content_words(p)]
-    if len(parts) < 2:
+    sides = len(parts) < 2
+    if sides:
         parts = compared(question, fragments)
     if len(parts) < 2:
-        return []
+        return (), False
     lead = _LEAD.match(question)
     prefix = lead.group(1) + " " if lead else ""
-    return [p if p.lower().startswith(prefix.lower()) else prefix + p for p in parts]
+    return tuple(p if p.lower().startswith(prefix.lower()) else prefix + p for p in parts), sides
 
 
 _VERBS = r"(?:differ|disagree|clash|diverge|compare|contrast)\w*"
@@ -229,9 +237,11 @@ class Analysis:
     part_counted: tuple[tuple[str, ...], ...] = ()  # the same for each part
 
 
+@functools.lru_cache(maxsize=1024)
 def analyse(question: str) -> Analysis:
-    """The answer type, parts and enumerated count of a question."""
-    parts = tuple(subqueries(question))
+    """The answer type, parts and enumerated count of a question (cached: retrieval, the gate and
+    the extractive answer all ask, and an Analysis is immutable)."""
+    parts, comparison = _parts(question, True)
     count = enumerated(question)
     size = _COUNT_WORDS[m.group(1).lower()] if (m := _LIST_SIZE.search(question)) else 0
     return Analysis(
@@ -245,7 +255,7 @@ def analyse(question: str) -> Analysis:
         qualifiers=tuple(dict.fromkeys(m.group(1).lower() for m in _QUALIFIER.finditer(question))),
         list_size=size,
         positions=tuple(_position(p, size) for p in (parts or (question,))) if size else (),
-        sides=_sides(parts) if parts and parts == tuple(compared(question)) else (),
+        sides=_sides(parts) if comparison else (),
         counted=() if parts else counted(question),
         part_counted=tuple(counted(p) for p in parts),
     )

@@ -104,7 +104,6 @@ class Retriever:
                     scores.append(score)
         return [_passage([self.chunks[j] for j in sorted(g)], sc) for g, sc in zip(groups, scores)]
 
-
     def _coverage(self, question: str, ranked: Sequence[tuple[int, float]]) -> list[tuple[int, float]]:
         """Re-rank the best COVERAGE_POOL chunks greedily by fused score (relative to the best)
         plus COVERAGE times the IDF share of the question's words that the chunk adds to those

@@ -67,7 +67,7 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
 
 # the list position an ordinal word names; 0 = the last item ("finally")
 ORDINALS = {"first": 1, "firstly": 1, "second": 2, "secondly": 2, "third": 3, "thirdly": 3, "fourth": 4,
-                  "fifth": 5, "sixth": 6, "final": 0, "finally": 0, "last": 0, "lastly": 0}
+            "fifth": 5, "sixth": 6, "final": 0, "finally": 0, "last": 0, "lastly": 0}
 _ORDINAL = re.compile(r"(?:^|(?<=[.!?:;”\"]\s)|(?<=\n))\s*(?:(?:the|a)\s+)?(" + "|".join(ORDINALS) + r")\b",
                       re.IGNORECASE)
 
