@@ -14,7 +14,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from .embedding import Embedder
-from .question import Analysis, analyse, asks_author, has_answer
+from .question import Analysis, analyse, asks_author, has_answer, qualifies
 from .text import content_words, sentence_spans, surnames
 from .types import Passage
 
@@ -183,5 +183,7 @@ def answerable(analysis: Analysis, sentences: Sequence[Sentence], passages: Sequ
 
 
 def qualified(analysis: Analysis, sentence: Sentence) -> bool:
-    """Whether the sentence holds every ordinal or superlative qualifier of the question."""
-    return all(re.search(rf"\b{q}\b", sentence.text, re.IGNORECASE) for q in analysis.qualifiers)
+    """Whether the sentence holds every ordinal or superlative qualifier of the question, next to
+    the word it qualifies there (see `question.qualifies`)."""
+    heads = analysis.qualified_heads or (None,) * len(analysis.qualifiers)
+    return all(qualifies(q, h, sentence.text) for q, h in zip(analysis.qualifiers, heads))

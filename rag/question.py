@@ -151,6 +151,25 @@ _QUALIFIER = re.compile(
 )
 
 
+QUALIFIED_HEAD = True  # a qualifier counts next to the word it qualifies ("first ambassador", not "first lady")
+HEAD_WINDOW = 4  # words after the qualifier in which that word (or one of its stem) must come
+
+
+def qualifies(qualifier: str, head: str | None, sentence: str) -> bool:
+    """Whether the sentence holds the qualifier, followed within HEAD_WINDOW words by the word it
+    qualifies in the question (same first five letters: "ambassador" and "ambassadors"): "the first
+    ambassador" is not answered by a sentence about "the first lady"."""
+    toks = re.findall(r"[\w’'-]+", sentence.lower())
+    stem = head[:5] if head else None
+    for i, t in enumerate(toks):
+        pieces = t.split("-")  # "first-ever", "single-largest"
+        if qualifier in pieces:
+            after = pieces[pieces.index(qualifier) + 1 :] + toks[i + 1 : i + 1 + HEAD_WINDOW]
+            if stem is None or any(piece.startswith(stem) for w in after for piece in w.split("-")):
+                return True
+    return False
+
+
 # "Among the five priority areas ..., which came third?": a list and the item of it asked for
 _LIST_SIZE = re.compile(r"\b(two|three|four|five|six)\s+(?:\w+\s+){0,2}?[a-z]+s\b", re.IGNORECASE)
 _POSITION = re.compile(r"\b(first|second|third|fourth|fifth|sixth|last|final)\b(?!\s+(?:step|time|place|sight)\b)",
@@ -230,6 +249,7 @@ class Analysis:
     views: bool  # a yes/no or "how is X portrayed" question: answered by what each source says
     words: frozenset[str]  # lower-cased words of the question: a candidate answer is not one of them
     qualifiers: tuple[str, ...] = ()  # "first", "final", "largest": what the answer must also be
+    qualified_heads: tuple[str | None, ...] = ()  # per qualifier, the word it qualifies ("first ambassador")
     list_size: int = 0  # the size of a list the question names ("among the five priority areas" -> 5)
     positions: tuple[int | None, ...] = ()  # per part (or for the whole question): the list item it asks for
     sides: tuple[frozenset[str], ...] = ()  # a comparison's parts: the words only each side has
@@ -244,6 +264,10 @@ def analyse(question: str) -> Analysis:
     parts, comparison = _parts(question, True)
     count = enumerated(question)
     size = _COUNT_WORDS[m.group(1).lower()] if (m := _LIST_SIZE.search(question)) else 0
+    quals: dict[str, str | None] = {}
+    for m in _QUALIFIER.finditer(question):
+        head = content_words(question[m.end():])
+        quals.setdefault(m.group(1).lower(), head[0] if head and QUALIFIED_HEAD else None)
     return Analysis(
         text=question,
         expects=None if parts else expected_type(question),
@@ -252,7 +276,8 @@ def analyse(question: str) -> Analysis:
         count=max(count, len(parts) or 1),
         views=not parts and bool(_VIEWS_Q.search(question)),
         words=frozenset(words(question)),
-        qualifiers=tuple(dict.fromkeys(m.group(1).lower() for m in _QUALIFIER.finditer(question))),
+        qualifiers=tuple(quals),
+        qualified_heads=tuple(quals.values()),
         list_size=size,
         positions=tuple(_position(p, size) for p in (parts or (question,))) if size else (),
         sides=_sides(parts) if comparison else (),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.evidence import Sentence, answerable, mentions
-from rag.question import analyse, expected_type, has_answer
+from rag.question import analyse, expected_type, has_answer, qualifies
 
 
 @pytest.mark.parametrize(
@@ -188,3 +188,18 @@ def test_a_who_answer_names_a_person_not_a_place_or_a_body(sentence: str, person
     asked = analyse("Who was appointed to the post?").words
     assert has_answer("person", asked, sentence) is person
     assert has_answer("name", asked, sentence)  # any name answers "which company / country ..."
+
+
+def test_a_qualifier_counts_next_to_the_word_it_qualifies() -> None:
+    qa = analyse("Who was appointed as Azerbaijan's first ambassador to Israel?")
+    assert qa.qualified_heads == ("ambassador",)
+    lady = Sentence(0, 0, 10, "When meeting Azerbaijan’s first lady Mehriban Aliyeva, she told me a story.", 0.8, 0.8,
+                    answers=True)
+    envoy = Sentence(1, 0, 10, "Baku named Mukhtar Mammadov its first-ever ambassador to Israel.", 0.8, 0.8,
+                     answers=True)
+    assert not answerable(qa, [lady])  # "first" qualifies "lady" there, not "ambassador"
+    assert answerable(qa, [lady, envoy])
+    # the word may come a few words on, and the qualifier may be part of a compound
+    assert qualifies("largest", "donor", "It states that it is the single-largest global donor of aid.")
+    assert qualifies("final", "peace", "The final Armenia–Azerbaijan peace treaty was signed.")
+    assert not qualifies("final", "peace", "In the final week, the talks on peace stalled.")
