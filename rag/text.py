@@ -16,8 +16,10 @@ _ABBREV = {
     "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "gen", "col", "lt",
     "u.s", "u.k", "u.n", "fig", "p", "pp", "jr", "sr", "inc", "co", "ltd", "al",
 }
-# A sentence ends at . ! ? (optionally followed by closing quotes/brackets and a footnote number)
-_END = re.compile(r"[.!?…]+[\"'”’)\]]*\d{0,3}(?=\s+|$)")
+# A sentence ends at . ! ? (optionally followed by closing quotes/brackets and a footnote number,
+# in digits or superscripts: "... personnel.²² A former diplomat ...")
+_SUP = "¹²³⁴⁵⁶⁷⁸⁹⁰"
+_END = re.compile(rf"[.!?…]+[\"'”’)\]]*(?:\d{{0,3}}|[{_SUP}]{{1,3}})(?=\s+|$)")
 _WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*", re.UNICODE)
 
 STOPWORDS = frozenset(
@@ -74,7 +76,8 @@ _ORDINAL = re.compile(r"(?:^|(?<=[.!?:;”\"]\s)|(?<=\n))\s*(?:(?:the|a)\s+)?(" 
 
 # a PDF footnote number glued to a sentence's end: "... of Russia.”2", "... in March-April 2024.8"
 # (a letter or a year before the stop: "rose to 3.5" keeps its decimal)
-_FOOTNOTE_END = re.compile(r"(?:(?<=[^\W\d_][.!?])|(?<=[.!?][”’\"')\]])|(?<=\b(?:1[89]|20)\d\d[.!?]))\d{1,3}$")
+_FOOTNOTE_END = re.compile(r"(?:(?<=[^\W\d_][.!?])|(?<=[.!?][”’\"')\]])|(?<=\b(?:1[89]|20)\d\d[.!?]))\d{1,3}$"
+                           rf"|(?<=[.!?”’\"')\]])[{_SUP}]{{1,3}}$")
 
 
 def strip_footnote(sentence: str) -> str:

@@ -333,6 +333,14 @@ def test_a_footnote_after_a_year_is_no_decimal() -> None:
     ]
 
 
+def test_a_superscript_footnote_ends_its_sentence() -> None:
+    from rag.text import sentence_spans
+
+    text = "Putin vowed to retaliate by targeting French personnel.²² A former diplomat spoke to ISA."
+    assert [text[s:e] for s, e in sentence_spans(text)] == [
+        "Putin vowed to retaliate by targeting French personnel.²²", "A former diplomat spoke to ISA."]
+
+
 @pytest.mark.parametrize(
     ("sentence", "shown"),
     [
@@ -341,6 +349,7 @@ def test_a_footnote_after_a_year_is_no_decimal() -> None:
         ("Over an existing contract with Ukraine.12", "Over an existing contract with Ukraine."),
         ("The rate rose to 3.5", "The rate rose to 3.5"),  # a decimal, not a footnote
         ("It happened in 2020.", "It happened in 2020."),
+        ("Putin vowed to retaliate by targeting French personnel.²²", "Putin vowed to retaliate by targeting French personnel."),
     ],
 )
 def test_the_extractive_answer_drops_glued_footnote_numbers(sentence: str, shown: str) -> None:
