@@ -41,6 +41,10 @@ class Settings:
     max_answer_sentences: int = 3
     max_question_chars: int = 4000
     fallback_to_extractive: bool = True
+    # generators whose refusal (or answer with no supported sentence) gives way to the extractive
+    # answer, with a notice, when the evidence check found an answer of the asked kind: the small
+    # local model refuses ~30 % of answerable questions; a strong endpoint's refusals are kept
+    refusal_fallback: tuple[str, ...] = ("local",)
     # documents
     max_file_bytes: int = 50 * 1024 * 1024
     # OpenAI-compatible endpoint (chat and, optionally, embeddings)
@@ -75,6 +79,11 @@ class Settings:
             raise ConfigError(
                 f"unknown embedder {self.embedder!r}: expected one of {', '.join(EMBEDDERS)} "
                 "(set RAG_EMBEDDER or Settings(embedder=...))"
+            )
+        if unknown := [g for g in self.refusal_fallback if g not in GENERATORS]:
+            raise ConfigError(
+                f"refusal_fallback names unknown generator(s) {', '.join(map(repr, unknown))}: expected "
+                f"some of {', '.join(GENERATORS)} (set RAG_REFUSAL_FALLBACK=local,openai, or empty for none)"
             )
         if self.chunk_overlap >= self.chunk_tokens:
             raise ConfigError(

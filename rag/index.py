@@ -313,7 +313,20 @@ class Index:
         raw_text = "".join(parts)
         timings["generate"] = time.perf_counter() - t
         t = time.perf_counter()
-        yield self._finish(raw_text, passages, timings, t, base)
+        answer = self._finish(raw_text, passages, timings, t, base)
+        if answer.refused and base["generator"] in self.settings.refusal_fallback:
+            # the evidence check found an answer of the asked kind, the model did not: quote the sources
+            log.info("%s refused an answerable-looking question; showing the extractive answer", name)
+            quotes = list(self._generator("extractive").stream(standalone, passages, sentences, history))
+            if not is_refusal("".join(quotes)):
+                yield "\n\n"
+                yield from quotes
+                base["generator"] = "extractive"
+                why = "its answer was not supported by them" if answer.notice else "it said they do not answer"
+                base["notice"] = (f"The {name} model did not answer from these passages ({why}); showing the "
+                                  "sentences of the sources that best match the question instead.")
+                answer = self._finish("".join(quotes), passages, timings, time.perf_counter(), base)
+        yield answer
 
     def _finish(self, raw_text: str, passages: Sequence[Passage], timings: dict[str, float],
                 t: float, base: dict[str, object]) -> Answer:
@@ -330,8 +343,8 @@ class Index:
             # not one sentence is backed by its sources: an answer that looks cited but is not
             log.info("refused: no sentence of the answer is supported by the sources: %r", res.text[:300])
             return Answer(text=REFUSAL, refused=True, dropped_markers=res.dropped, timings=timings,
-                          notice="The model answered, but no sentence of its answer is supported by "
-                                 "the sources, so it is not shown.", **base)  # type: ignore[arg-type]
+                          **{**base, "notice": "The model answered, but no sentence of its answer is supported by "
+                                               "the sources, so it is not shown."})  # type: ignore[arg-type]
         return Answer(text=res.text, citations=res.citations, unsupported=res.unsupported,
                       dropped_markers=res.dropped, timings=timings, **base)  # type: ignore[arg-type]
 

@@ -20,7 +20,7 @@ import pytest
 
 from fake_llm_server import FakeLLMServer
 from llm_fixtures import SMALL_LLM_AVAILABLE, SMALL_LLM_CTX, SMALL_LLM_MISSING, small_llm_server  # noqa: F401
-from rag import REFUSAL, Answer, BackendError, Index, Settings, Turn
+from rag import REFUSAL, Answer, BackendError, ConfigError, Index, Settings, Turn
 from rag.citations import MARKER, marker_numbers, strip_markers, verify
 from rag.local_llm import LocalServer, smollm2_gguf
 
@@ -115,6 +115,37 @@ def test_the_models_refusal_sentence_makes_a_refusal(seeds_index_dir: Path, fake
 
     assert answer.refused and answer.text == REFUSAL and answer.citations == []
     assert len(fake.requests) == 1
+
+
+def test_a_refusal_of_an_answerable_question_gives_way_to_quotes_when_asked(
+    seeds_index_dir: Path, fake: FakeLLMServer
+) -> None:
+    # refusal_fallback names the generators whose refusals are second-guessed (default: the small
+    # local model); here the endpoint refuses a question the sources answer
+    fake.reply = REFUSAL
+    index = open_index(seeds_index_dir, openai_base_url=fake.base_url, refusal_fallback=("openai",))
+
+    deltas, answer = split_stream(list(index.stream(DECLARATION)))
+
+    assert not answer.refused and answer.generator == "extractive"
+    assert answer.notice and "openai model did not answer" in answer.notice
+    assert answer.text == index.ask(DECLARATION, generator="extractive").text and answer.citations
+    assert_citations_true(answer)
+    assert "".join(deltas).startswith(REFUSAL)  # what streamed first, then the quotes
+    # wholly unsupported answers give way too; refusals for weak evidence never reach the model
+    fake.reply = "The declaration was signed on a yacht off Crete by eleven admirals [1]."
+    unsupported = index.ask(DECLARATION)
+    assert not unsupported.refused and unsupported.notice and "not supported" in unsupported.notice
+    requests = len(fake.requests)
+    assert index.ask("What is the recipe for a good apple strudel?").refused
+    assert len(fake.requests) == requests
+
+
+def test_refusal_fallback_names_known_generators() -> None:
+    with pytest.raises(ConfigError, match="refusal_fallback names unknown generator.*'gpt'"):
+        Settings(refusal_fallback=("gpt",))
+    assert Settings.from_env({"RAG_REFUSAL_FALLBACK": ""}).refusal_fallback == ()
+    assert Settings().refusal_fallback == ("local",)
 
 
 def test_an_answer_without_a_verified_citation_is_refused(seeds_index_dir: Path, fake: FakeLLMServer) -> None:
