@@ -14,7 +14,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from .embedding import Embedder
-from .question import Analysis, analyse, asks_author, has_answer, qualifies
+from .question import Analysis, analyse, asks_author, has_answer, qualifier_phrases, qualifies
 from .text import content_words, sentence_spans, surnames
 from .types import Passage
 
@@ -25,6 +25,7 @@ CONTEXT_SHARE = 0.95  # share of the previous sentence's match a typed answer se
 TYPE_RATIO = 0.7  # a typed sentence must match the question this close to the best sentence ...
 TYPED_MATCH = 0.55  # ... and be about the question on its own (cosine or combined score)
 COUNTED_SHARE = 0.5  # IDF share of the counted thing's words ("Israeli tourists") a counting answer must hold
+QUALIFIER_MATCH = 0.6  # cosine of "first stage" to the question's "first phase" that counts as the same qualifier
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class Sentence:
     bonus: float = 0.0
     context: float = 0.0  # base score of the sentence before it in the same passage
     context_dense: float = 0.0  # and its cosine similarity
+    qualifier_match: bool = False  # its qualifier phrases mean the question's ("first stage" for "first phase")
 
     @property
     def match(self) -> float:
@@ -109,6 +111,7 @@ def score_sentences(
     vecs = embedder.embed(queries + [c[3] for c in cands])
     sims = vecs[len(queries):] @ vecs[: len(queries)].T  # (sentences, queries)
     terms = [content_words(q) for q in queries]
+    near = _qualifier_matches(qa, [c[3] for c in cands], embedder)
     out = []
     prev: tuple[int, float, float] = (-1, 0.0, 0.0)  # passage, base and cosine of the previous sentence
     for (pi, s, e, text), row in zip(cands, sims):
@@ -125,11 +128,34 @@ def score_sentences(
         sent = Sentence(pi, s, e, text, dense[0], lex[0], answers=answers,
                         parts=tuple(DENSE_WEIGHT * d + (1 - DENSE_WEIGHT) * x for d, x in zip(dense[1:], lex[1:])),
                         part_answers=part_answers, bonus=TYPE_BONUS if typed else 0.0,
-                        context=prev[1] if same else 0.0, context_dense=prev[2] if same else 0.0)
+                        context=prev[1] if same else 0.0, context_dense=prev[2] if same else 0.0,
+                        qualifier_match=near[len(out)])
         prev = (pi, sent.base, sent.dense)
         out.append(sent)
     out.sort(key=lambda x: -x.score)
     return out
+
+
+def _qualifier_matches(qa: Analysis, texts: Sequence[str], embedder: Embedder) -> list[bool]:
+    """Per sentence: whether each qualifier of the question that the sentence does not use next to
+    the same word (`question.qualifies`) is used there with a word of like meaning: the question's
+    "the first phase" and the sentence's "the first stage of ..." (cosine of the two phrases at
+    least QUALIFIER_MATCH), not "the first lady". One embedding call for all the phrases."""
+    if not qa.qualifiers or not QUALIFIER_MATCH:
+        return [False] * len(texts)
+    heads = qa.qualified_heads or (None,) * len(qa.qualifiers)
+    asked = [f"{q} {h}" if h else q for q, h in zip(qa.qualifiers, heads)]
+    wanted: list[list[list[str]]] = [[qualifier_phrases(q, t) if not qualifies(q, h, t) else []
+                                      for q, h in zip(qa.qualifiers, heads)] for t in texts]
+    phrases = sorted({p for per in wanted for ps in per for p in ps})
+    if not phrases:
+        return [False] * len(texts)
+    vecs = embedder.embed(asked + phrases)
+    sim = vecs[len(asked):] @ vecs[: len(asked)].T
+    at = {p: i for i, p in enumerate(phrases)}
+    return [all(qualifies(q, h, t) or any(sim[at[p], j] >= QUALIFIER_MATCH for p in ps)
+                for j, (q, h, ps) in enumerate(zip(qa.qualifiers, heads, per)))
+            for t, per in zip(texts, wanted)]
 
 
 def idf_table(token_lists: Sequence[Sequence[str]]) -> dict[str, float]:
@@ -184,6 +210,7 @@ def answerable(analysis: Analysis, sentences: Sequence[Sentence], passages: Sequ
 
 def qualified(analysis: Analysis, sentence: Sentence) -> bool:
     """Whether the sentence holds every ordinal or superlative qualifier of the question, next to
-    the word it qualifies there (see `question.qualifies`)."""
+    the word it qualifies there (see `question.qualifies`) or to one of like meaning (see
+    `score_sentences`: "the first stage" for "the first phase")."""
     heads = analysis.qualified_heads or (None,) * len(analysis.qualifiers)
-    return all(qualifies(q, h, sentence.text) for q, h in zip(analysis.qualifiers, heads))
+    return sentence.qualifier_match or all(qualifies(q, h, sentence.text) for q, h in zip(analysis.qualifiers, heads))

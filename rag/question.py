@@ -155,6 +155,13 @@ QUALIFIED_HEAD = True  # a qualifier counts next to the word it qualifies ("firs
 HEAD_WINDOW = 4  # words after the qualifier in which that word (or one of its stem) must come
 
 
+def qualifier_phrases(qualifier: str, sentence: str) -> list[str]:
+    """Each place the sentence uses the qualifier, as the qualifier and the HEAD_WINDOW - 1 words
+    after it ("first foreign trip after"): what it qualifies there, for a check by meaning."""
+    toks = re.findall(r"[\w’'-]+", sentence)
+    return [" ".join(toks[i : i + HEAD_WINDOW]) for i, t in enumerate(toks) if qualifier in t.lower().split("-")]
+
+
 def qualifies(qualifier: str, head: str | None, sentence: str) -> bool:
     """Whether the sentence holds the qualifier, followed within HEAD_WINDOW words by the word it
     qualifies in the question (same first five letters: "ambassador" and "ambassadors"): "the first

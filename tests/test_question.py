@@ -203,3 +203,22 @@ def test_a_qualifier_counts_next_to_the_word_it_qualifies() -> None:
     assert qualifies("largest", "donor", "It states that it is the single-largest global donor of aid.")
     assert qualifies("final", "peace", "The final Armenia–Azerbaijan peace treaty was signed.")
     assert not qualifies("final", "peace", "In the final week, the talks on peace stalled.")
+
+
+def test_a_qualifier_next_to_a_word_of_like_meaning_counts_by_the_real_embedder() -> None:
+    from rag.config import Settings
+    from rag.embedding import get_embedder
+    from rag.evidence import qualified, score_sentences
+    from rag.types import Passage
+
+    text = ("The ceremony marked the completion of the first stage of the project, with 200 homes built. "
+            "Azerbaijan’s first lady, Mehriban Aliyeva, attended with 300 guests.")
+    passages = [Passage(file="a.txt", start=0, end=len(text), text=text, score=1.0, line_start=1, line_end=1)]
+    embedder = get_embedder(Settings())
+    phase = analyse("How many homes were built in the first phase of the project?")
+    stage, lady = sorted(score_sentences(phase.text, passages, embedder, {}, phase), key=lambda s: s.start)
+    assert not qualifies("first", "phase", stage.text)  # another word, of like meaning ...
+    assert stage.qualifier_match and qualified(phase, stage)  # ... counts
+    assert not lady.qualifier_match and not qualified(phase, lady)  # "first lady" does not
+    envoy = analyse("How many guests came with the first ambassador?")
+    assert not any(qualified(envoy, s) for s in score_sentences(envoy.text, passages, embedder, {}, envoy))
