@@ -17,7 +17,7 @@ from typing import Sequence
 from rag import Index, Settings
 
 
-FLOOR = 73  # of the 95 probes in evals/probes/ (78 at the last change): the CI smoke test's floor
+FLOOR = 73  # of the 95 probes in evals/probes/ (79 at the last change): the CI smoke test's floor
 
 
 def run(index: Index, files: Sequence[Path]) -> list[tuple[str, str, str]]:

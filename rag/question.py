@@ -155,23 +155,35 @@ QUALIFIED_HEAD = True  # a qualifier counts next to the word it qualifies ("firs
 HEAD_WINDOW = 4  # words after the qualifier in which that word (or one of its stem) must come
 
 
+# qualifiers that say the same: "the biggest order" is "the largest order"
+_SAME_QUALIFIER = ({"largest", "biggest"}, {"latest", "newest"}, {"final", "last"})
+
+
+def _same(qualifier: str) -> set[str]:
+    return next((g for g in _SAME_QUALIFIER if qualifier in g), {qualifier})
+
+
 def qualifier_phrases(qualifier: str, sentence: str) -> list[str]:
-    """Each place the sentence uses the qualifier, as the qualifier and the HEAD_WINDOW - 1 words
-    after it ("first foreign trip after"): what it qualifies there, for a check by meaning."""
+    """Each place the sentence uses the qualifier (or one saying the same), as the qualifier and
+    the HEAD_WINDOW - 1 words after it ("first foreign trip after"): what it qualifies there, for a
+    check by meaning."""
     toks = re.findall(r"[\w’'-]+", sentence)
-    return [" ".join(toks[i : i + HEAD_WINDOW]) for i, t in enumerate(toks) if qualifier in t.lower().split("-")]
+    same = _same(qualifier)
+    return [" ".join(toks[i : i + HEAD_WINDOW]) for i, t in enumerate(toks) if same & set(t.lower().split("-"))]
 
 
 def qualifies(qualifier: str, head: str | None, sentence: str) -> bool:
-    """Whether the sentence holds the qualifier, followed within HEAD_WINDOW words by the word it
-    qualifies in the question (same first five letters: "ambassador" and "ambassadors"): "the first
-    ambassador" is not answered by a sentence about "the first lady"."""
+    """Whether the sentence holds the qualifier (or one saying the same: "largest" for "biggest"),
+    followed within HEAD_WINDOW words by the word it qualifies in the question (same first five
+    letters: "ambassador" and "ambassadors"): "the first ambassador" is not answered by a
+    sentence about "the first lady"."""
     toks = re.findall(r"[\w’'-]+", sentence.lower())
     stem = head[:5] if head else None
+    same = _same(qualifier)
     for i, t in enumerate(toks):
         pieces = t.split("-")  # "first-ever", "single-largest"
-        if qualifier in pieces:
-            after = pieces[pieces.index(qualifier) + 1 :] + toks[i + 1 : i + 1 + HEAD_WINDOW]
+        if at := [n for n, piece in enumerate(pieces) if piece in same]:
+            after = pieces[at[0] + 1 :] + toks[i + 1 : i + 1 + HEAD_WINDOW]
             if stem is None or any(piece.startswith(stem) for w in after for piece in w.split("-")):
                 return True
     return False

@@ -222,3 +222,10 @@ def test_a_qualifier_next_to_a_word_of_like_meaning_counts_by_the_real_embedder(
     assert not lady.qualifier_match and not qualified(phase, lady)  # "first lady" does not
     envoy = analyse("How many guests came with the first ambassador?")
     assert not any(qualified(envoy, s) for s in score_sentences(envoy.text, passages, embedder, {}, envoy))
+
+
+def test_qualifiers_that_say_the_same_count() -> None:
+    assert qualifies("biggest", "czech", "It is the largest order of Czech/Slovak artillery since 1989.")
+    assert qualifies("newest", "addition", "The latest addition to EU foreign policy is the Compass.")
+    assert qualifies("last", "summit", "At its final summit in Yerevan, the CSTO ...")
+    assert not qualifies("biggest", "czech", "It is the smallest order of Czech/Slovak artillery.")
