@@ -7,7 +7,6 @@ the extractive answerer and the citation narrowing of generated answers.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -137,25 +136,20 @@ def score_sentences(
 
 
 def _qualifier_matches(qa: Analysis, texts: Sequence[str], embedder: Embedder) -> list[bool]:
-    """Per sentence: whether each qualifier of the question that the sentence does not use next to
-    the same word (`question.qualifies`) is used there with a word of like meaning: the question's
-    "the first phase" and the sentence's "the first stage of ..." (cosine of the two phrases at
-    least QUALIFIER_MATCH), not "the first lady". One embedding call for all the phrases."""
-    if not qa.qualifiers or not QUALIFIER_MATCH:
-        return [False] * len(texts)
-    heads = qa.qualified_heads or (None,) * len(qa.qualifiers)
-    asked = [f"{q} {h}" if h else q for q, h in zip(qa.qualifiers, heads)]
-    wanted: list[list[list[str]]] = [[qualifier_phrases(q, t) if not qualifies(q, h, t) else []
-                                      for q, h in zip(qa.qualifiers, heads)] for t in texts]
-    phrases = sorted({p for per in wanted for ps in per for p in ps})
-    if not phrases:
-        return [False] * len(texts)
-    vecs = embedder.embed(asked + phrases)
-    sim = vecs[len(asked):] @ vecs[: len(asked)].T
-    at = {p: i for i, p in enumerate(phrases)}
-    return [all(qualifies(q, h, t) or any(sim[at[p], j] >= QUALIFIER_MATCH for p in ps)
-                for j, (q, h, ps) in enumerate(zip(qa.qualifiers, heads, per)))
-            for t, per in zip(texts, wanted)]
+    """Per sentence: whether each qualifier of the question is used there next to the word it
+    qualifies (`question.qualifies`) or next to one of like meaning: the question's "the first
+    phase" and the sentence's "the first stage of ..." (cosine of the two phrases at least
+    QUALIFIER_MATCH), not "the first lady". One embedding call for all the phrases."""
+    pairs = qa.qualifier_pairs
+    # per sentence and qualifier: None when it qualifies the same word, else its phrases to compare
+    wanted = [[None if qualifies(q, h, t) else qualifier_phrases(q, t) for q, h in pairs] for t in texts]
+    phrases = sorted({p for per in wanted for ps in per if ps for p in ps})
+    sim: dict[str, np.ndarray] = {}
+    if phrases:
+        vecs = embedder.embed([f"{q} {h}" if h else q for q, h in pairs] + phrases)
+        sim = dict(zip(phrases, vecs[len(pairs):] @ vecs[: len(pairs)].T))
+    return [bool(pairs) and all(ps is None or any(sim[p][j] >= QUALIFIER_MATCH for p in ps) for j, ps in enumerate(per))
+            for per in wanted]
 
 
 def idf_table(token_lists: Sequence[Sequence[str]]) -> dict[str, float]:
@@ -212,5 +206,4 @@ def qualified(analysis: Analysis, sentence: Sentence) -> bool:
     """Whether the sentence holds every ordinal or superlative qualifier of the question, next to
     the word it qualifies there (see `question.qualifies`) or to one of like meaning (see
     `score_sentences`: "the first stage" for "the first phase")."""
-    heads = analysis.qualified_heads or (None,) * len(analysis.qualifiers)
-    return sentence.qualifier_match or all(qualifies(q, h, sentence.text) for q, h in zip(analysis.qualifiers, heads))
+    return sentence.qualifier_match or all(qualifies(q, h, sentence.text) for q, h in analysis.qualifier_pairs)

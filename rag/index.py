@@ -307,7 +307,7 @@ class Index:
             base["generator"] = "extractive"
             if parts:
                 yield "\n\n"
-            parts = list(self._generator("extractive").stream(standalone, passages, sentences, history))
+            parts = self._quotes(standalone, passages, sentences, history)
             for delta in parts:
                 yield delta
         raw_text = "".join(parts)
@@ -317,7 +317,7 @@ class Index:
         if answer.refused and base["generator"] in self.settings.refusal_fallback:
             # the evidence check found an answer of the asked kind, the model did not: quote the sources
             log.info("%s refused an answerable-looking question; showing the extractive answer", name)
-            quotes = list(self._generator("extractive").stream(standalone, passages, sentences, history))
+            quotes = self._quotes(standalone, passages, sentences, history)
             if not is_refusal("".join(quotes)):
                 yield "\n\n"
                 yield from quotes
@@ -327,6 +327,11 @@ class Index:
                                   "sentences of the sources that best match the question instead.")
                 answer = self._finish("".join(quotes), passages, timings, time.perf_counter(), base)
         yield answer
+
+    def _quotes(self, question: str, passages: Sequence[Passage], sentences: Sequence[Sentence],
+                history: Sequence[Turn]) -> list[str]:
+        """The extractive answer's deltas: what a fallback shows instead of a generator's answer."""
+        return list(self._generator("extractive").stream(question, passages, sentences, history))
 
     def _finish(self, raw_text: str, passages: Sequence[Passage], timings: dict[str, float],
                 t: float, base: dict[str, object]) -> Answer:

@@ -182,8 +182,8 @@ def qualifies(qualifier: str, head: str | None, sentence: str) -> bool:
     same = _same(qualifier)
     for i, t in enumerate(toks):
         pieces = t.split("-")  # "first-ever", "single-largest"
-        if at := [n for n, piece in enumerate(pieces) if piece in same]:
-            after = pieces[at[0] + 1 :] + toks[i + 1 : i + 1 + HEAD_WINDOW]
+        if (at := next((n for n, piece in enumerate(pieces) if piece in same), None)) is not None:
+            after = pieces[at + 1 :] + toks[i + 1 : i + 1 + HEAD_WINDOW]
             if stem is None or any(piece.startswith(stem) for w in after for piece in w.split("-")):
                 return True
     return False
@@ -274,6 +274,12 @@ class Analysis:
     sides: tuple[frozenset[str], ...] = ()  # a comparison's parts: the words only each side has
     counted: tuple[str, ...] = ()  # "how many Israeli tourists": what a counting answer must be about
     part_counted: tuple[tuple[str, ...], ...] = ()  # the same for each part
+
+    @property
+    def qualifier_pairs(self) -> list[tuple[str, str | None]]:
+        """Each qualifier with the word it qualifies (None when unknown)."""
+        heads = self.qualified_heads or (None,) * len(self.qualifiers)
+        return list(zip(self.qualifiers, heads))
 
 
 @functools.lru_cache(maxsize=1024)
