@@ -111,7 +111,7 @@ def score_sentences(
     sims = vecs[len(queries):] @ vecs[: len(queries)].T  # (sentences, queries)
     terms = [content_words(q) for q in queries]
     near = _qualifier_matches(qa, [c[3] for c in cands], embedder)
-    out = []
+    out: list[Sentence] = []
     prev: tuple[int, float, float] = (-1, 0.0, 0.0)  # passage, base and cosine of the previous sentence
     for (pi, s, e, text), row in zip(cands, sims):
         # the passage header (essay title/author) counts as lexical context of its sentences

@@ -13,7 +13,7 @@ from typing import Iterator, Sequence
 from .evidence import TYPE_BONUS, TYPE_RATIO, Sentence, author_sentence, qualified
 from .generation import REFUSAL, Turn, condense_by_rule
 from .question import Analysis, Expects, analyse, asks_author, enumerated
-from .text import content_words, list_position, strip_footnote
+from .text import content_words, list_position, named_authors, strip_footnote
 from .types import Passage
 
 ENUM_FLOOR = 0.75  # "the three ways ...": further items must score this close to the best
@@ -54,7 +54,12 @@ class ExtractiveGenerator:
             return []
         cap = max(self.max_sentences, min(qa.count, 5))
         chosen: list[Sentence] = []
-        if qa.parts:
+        authors = named_authors(question, {p.author for p in passages or () if p.author})
+        if passages is not None and len(authors) >= 2:  # "How do Pashayeva and Gauin differ?": each one's best sentence
+            for a in authors:
+                if own := [s for s in pool if passages[s.passage].author == a]:
+                    _add(chosen, max(own, key=lambda s: _topic_score(s, qa, authors)))
+        elif qa.parts:
             for j, kind in enumerate(qa.part_types):
                 ranked = sorted(pool, key=lambda s: -_part_score(s, j, kind))
                 if item := _list_item(ranked, qa, j, passages):  # "which came third": the list's third item
@@ -186,6 +191,14 @@ def _part_score(s: Sentence, j: int, kind: Expects | None) -> float:
     base = 0.5 * s.base + 0.5 * s.parts[j]
     typed = kind is not None and s.part_answers[j]
     return base + (TYPE_BONUS if typed else 0.0)
+
+
+def _topic_score(s: Sentence, qa: Analysis, authors: Sequence[str]) -> float:
+    """A sentence's score for the topic of a question that names authors: its best score on a
+    part that names none ("Do the resolutions reflect French policy? How do A and B differ?"),
+    else on the whole question."""
+    topical = [j for j, part in enumerate(qa.parts) if not named_authors(part, authors)]
+    return max((s.parts[j] for j in topical), default=s.base) + s.bonus
 
 
 def _add(chosen: list[Sentence], s: Sentence) -> bool:

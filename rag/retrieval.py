@@ -15,7 +15,7 @@ from .embedding import Embedder
 from .evidence import idf_table
 from .store import Store
 from .question import asks_author, list_asked, subqueries
-from .text import content_words, list_positions, surnames
+from .text import content_words, list_positions, named_authors, surnames
 from .types import Chunk, Passage
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,7 @@ class Retriever:
             corpus = [content_words(embed_text(c)) or ["_empty_"] for c in self.chunks]
             self.bm25.index(corpus, show_progress=False)
         self.idf = bm25_idf(self.bm25, self.chunks)
+        self.authors = sorted({(c.file, c.author) for c in self.chunks if c.author})
         self._terms: dict[int, frozenset[str]] = {}  # content words of chunks met in coverage pools
 
     def dense(self, question: str, n: int, files: Sequence[str] = ()) -> list[tuple[int, float]]:
@@ -65,16 +66,25 @@ class Retriever:
         self, question: str, k: int = 5, candidates: int = 40, files: Sequence[str] = (), mode: Mode = "hybrid"
     ) -> list[Passage]:
         """Top-k passages; hybrid fuses dense and BM25 ranks of the question and of its parts
-        (a multi-part question is split into sub-questions) with weighted RRF."""
+        (a multi-part question is split into sub-questions) by reciprocal rank, and puts the
+        best chunk of each author the question names ("How do Pashayeva and Gauin differ?")
+        into the top k."""
         if mode == "dense":
             ranked = self.dense(question, k, files)
         elif mode == "bm25":
             ranked = self.lexical(question, k, files)
         else:
             lists = [self._fuse(q, candidates, files) for q in [question, *subqueries(question, fragments=False)]]
-            ranked = _interleave(lists)
+            ranked = _interleave(lists) if LIST_MERGE == "interleave" or len(lists) == 1 else _summed(lists)
             if COVERAGE:
                 ranked = self._coverage(question, ranked)
+            named = self._named_authors(question, files)
+            if NAMED_AUTHORS and len(named) >= NAMED_AUTHORS:
+                topic = question
+                for n in (n for _, a in named for n in surnames(a)):  # within an author's chunks the name tells nothing
+                    topic = re.sub(rf"\b{re.escape(n)}(?:['’]s)?\b", " ", topic)
+                bests = [lst[0] for f, a in named if (lst := self._fuse_author(topic, f, a, candidates))]
+                ranked = _pin(ranked, bests, k)
             if ENUMERATION and (count := list_asked(question)) > 1:
                 ranked = self._enumeration(ranked, k, count)
             if asks_author(question):
@@ -125,6 +135,22 @@ class Retriever:
             out.append(best)
             covered |= holds[best[0]]
         return out + list(ranked[COVERAGE_POOL:])
+
+    def _named_authors(self, question: str, files: Sequence[str] = ()) -> list[tuple[str, str]]:
+        """The (file, author) of every section whose author the question names by surname
+        ("How do Pashayeva and Gauin differ?"), in the order the question names them."""
+        files_of: dict[str, list[str]] = {}
+        for f, a in self.authors:
+            if not files or f in files:
+                files_of.setdefault(a, []).append(f)
+        return [(f, a) for a in named_authors(question, files_of) for f in files_of[a]]
+
+    def _fuse_author(self, question: str, file: str, author: str, candidates: int) -> list[tuple[int, float]]:
+        """The fused ranking of the chunks of one author's sections: the question asks what
+        this author says, and the whole-corpus ranking may hold none of them."""
+        depth = int(np.sum(self.files == file))
+        return [(i, s) for i, s in self._fuse(question, depth, (file,))
+                if self.chunks[i].author == author][:candidates]
 
     def _words(self, i: int) -> frozenset[str]:
         if (got := self._terms.get(i)) is None:
@@ -196,12 +222,37 @@ def _interleave(lists: Sequence[Sequence[tuple[int, float]]]) -> list[tuple[int,
                 out.append(lst[rank])
     return out
 
+LIST_MERGE = "sum"  # the whole question's and its parts' fused scores added up; or "interleave" (round-robin)
 COVERAGE = 0.2  # weight of the question words a chunk adds (0: rank by fused score alone)
 COVERAGE_POOL = 15
 ENUMERATION = True
+NAMED_AUTHORS = 2  # a question naming this many section authors or more gets each one's best chunk in the top k
 ENUM_WINDOW = 12  # chunks after an enumeration's opening searched for its further items (~1.2k tokens)
 EXTRA_CHUNKS = 6  # neighbours merged into the top-k passages (small chunks, wider context)
 MAX_MERGED = 4
+
+
+def _summed(lists: Sequence[Sequence[tuple[int, float]]]) -> list[tuple[int, float]]:
+    """The chunks of all lists by the sum of their scores in each (reciprocal-rank fusion over the
+    whole question and its parts: a chunk that answers one part and matches the whole question
+    beats one that only one part's list ranks high)."""
+    total: dict[int, float] = {}
+    for lst in lists:
+        for i, sc in lst:
+            total[i] = total.get(i, 0.0) + sc
+    return sorted(total.items(), key=lambda kv: -kv[1])
+
+
+def _pin(ranked: Sequence[tuple[int, float]], picks: Sequence[tuple[int, float]], k: int) -> list[tuple[int, float]]:
+    """The ranking with each pick not already in its top k moved to just after the best chunk
+    (the first pick second, the next third, ...)."""
+    out = list(ranked)
+    for n, pick in enumerate(picks):
+        if any(i == pick[0] for i, _ in out[:k]):
+            continue
+        out = [x for x in out if x[0] != pick[0]]
+        out.insert(min(1 + n, len(out)), pick)
+    return out
 
 
 def _same_section(a: Chunk, b: Chunk) -> bool:

@@ -7,7 +7,7 @@ import importlib.util
 import os
 import re
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 from .errors import ConfigError
 
@@ -144,3 +144,14 @@ def surnames(author: str | None) -> list[str]:
         return []
     author = re.sub(r"\s*\([^)]*\)", "", author)  # "Narek Minasyan (RCSP)": the organisation is no name
     return [n.split()[-1] for n in re.split(r"\s*,\s*(?:and\s+)?|\s+and\s+|\s*&\s*", author) if n.split()]
+
+
+def named_authors(question: str, authors: Iterable[str]) -> list[str]:
+    """The authors whose surname the question names as a word ("How do Pashayeva and Gauin
+    differ?"), in the order it names them."""
+    found = []
+    for a in set(authors):
+        at = [m.start() for n in surnames(a) for m in re.finditer(rf"\b{re.escape(n)}\b", question)]
+        if at:
+            found.append((min(at), a))
+    return [a for _, a in sorted(found)]

@@ -1,0 +1,65 @@
+"""How the rankings of a question and of its parts are combined, and questions that name the
+authors whose views they compare, on the real seeds index."""
+
+from __future__ import annotations
+
+import pytest
+
+import rag.retrieval as retrieval
+from rag import Index
+from rag.retrieval import _pin, _summed
+from rag.text import named_authors
+
+
+def test_summed_fusion_prefers_a_chunk_several_lists_rank() -> None:
+    whole = [(1, 0.05), (2, 0.04), (3, 0.03)]
+    part_a = [(4, 0.05), (3, 0.045)]
+    part_b = [(5, 0.05)]
+    order = [i for i, _ in _summed([whole, part_a, part_b])]
+    assert order[0] == 3  # third for the question, second for a part: ahead of every list's first
+    assert set(order) == {1, 2, 3, 4, 5}
+    assert [i for i, _ in _summed([whole])] == [1, 2, 3]
+
+
+def test_pin_moves_picks_behind_the_best_unless_already_in_the_top_k() -> None:
+    ranked = [(i, 1.0 / (i + 1)) for i in range(10)]
+    assert [i for i, _ in _pin(ranked, [(7, 0.1), (2, 0.3)], k=5)][:5] == [0, 7, 1, 2, 3]
+    assert _pin(ranked, [(1, 0.5)], k=5) == ranked
+
+
+def test_named_authors_are_found_by_surname_in_question_order() -> None:
+    authors = ["Maxime Gauin", "Gulshan Pashayeva", "Narek Minasyan (RCSP)",
+               "Tamilla Mammadova, Aynur Rahimli, and Parviz Sunatulloev"]
+    assert named_authors("How do Pashayeva and Gauin differ?", authors) == ["Gulshan Pashayeva", "Maxime Gauin"]
+    assert named_authors("What does the RCSP paper by Minasyan say?", authors) == ["Narek Minasyan (RCSP)"]
+    assert named_authors("What do Rahimli and co-authors propose?", authors) == [
+        "Tamilla Mammadova, Aynur Rahimli, and Parviz Sunatulloev"]
+    assert named_authors("What did the Gauinist movement want?", authors) == []  # a word, not a prefix
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What do Minasyan and Gauin say about France?",
+        "What role did the Kremlin play in the peace process, according to Pashayeva and Gauin?",
+    ],
+)
+def test_each_named_author_has_a_passage_in_the_top_k(
+    seeds_index: Index, question: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def authors(k: int = 5) -> set[str]:
+        return {p.author for p in seeds_index.retrieve(question, k=k) if p.author}
+
+    named = set(named_authors(question, {c.author for c in seeds_index.chunks if c.author}))
+    assert len(named) == 2
+    assert named <= authors()
+    monkeypatch.setattr(retrieval, "NAMED_AUTHORS", 0)
+    assert not named <= authors()  # one author's essay fills the top 5 by score alone
+
+
+def test_each_named_author_is_quoted(seeds_index: Index) -> None:
+    answer = seeds_index.ask("What do Lenk and Rahimov say about drones?")
+    assert not answer.refused
+    cited = {c.author for c in answer.citations}
+    assert {"Arthur Lenk", "Rahim Rahimov"} <= cited
+    assert all("drone" in c.quote.lower() or "Bayraktar" in c.quote for c in answer.citations)
