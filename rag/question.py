@@ -73,15 +73,14 @@ _WH = re.compile(r"(?:what|which|how|when|where|who|whom|whose|why)\b\s*(.*)", r
 _LEAD = re.compile(r"^(according to [^,]+,|in [^,]{3,60},)\s*", re.IGNORECASE)
 
 
-def subqueries(question: str, fragments: bool = True) -> list[str]:
+def subqueries(question: str) -> list[str]:
     """The parts of a multi-part question ("X, and what Y?") or of a comparison (see `compared`),
-    each keeping a leading "According to Z," frame; [] for a single question. fragments=False
-    leaves out the sides of "A differ from B", which are noun phrases, not questions."""
-    return list(_parts(question, fragments)[0])
+    each keeping a leading "According to Z," frame; [] for a single question."""
+    return list(_parts(question)[0])
 
 
 @functools.lru_cache(maxsize=1024)
-def _parts(question: str, fragments: bool) -> tuple[tuple[str, ...], bool]:
+def _parts(question: str) -> tuple[tuple[str, ...], bool]:
     """The parts of `subqueries`, and whether they are the sides of a comparison."""
     parts = [p.strip(" ,;?") for p in _SPLIT.split(question) if p and p.strip(" ,;?")]
     for i, part in enumerate(parts):
@@ -94,7 +93,7 @@ def _parts(question: str, fragments: bool) -> tuple[tuple[str, ...], bool]:
     parts = [p for p in parts if content_words(p)]
     sides = len(parts) < 2
     if sides:
-        parts = compared(question, fragments)
+        parts = compared(question)
     if len(parts) < 2:
         return (), False
     lead = _LEAD.match(question)
@@ -111,7 +110,7 @@ _FROM = re.compile(rf"^(.*?\b(?:do|does|did|have|has|had|is|are|was|were)\s+)(.+
                    r"(?:from|with|to)\s+(.+)$", re.IGNORECASE | re.DOTALL)
 
 
-def compared(question: str, fragments: bool = True) -> list[str]:
+def compared(question: str) -> list[str]:
     """The two sides of a comparative question, one sub-question each ("How do Western and Russian
     accounts differ on Z" -> "How do Western accounts differ on Z", "How do Russian accounts differ
     on Z"; "How did A differ from B" -> "How did A", "How did B"); [] for other questions."""
@@ -121,7 +120,7 @@ def compared(question: str, fragments: bool = True) -> list[str]:
         if len(re.sub(r"^the\s+", "", a, flags=re.IGNORECASE).split()) == 1 and len(b.split()) > 1:
             a = f"{a} {' '.join(b.split()[1:])}"  # "Western and Russian accounts": a shared head noun
         return [f"{pre}{a} {rest}", f"{pre}{b} {rest}"]
-    if fragments and (m := _FROM.match(q)):
+    if m := _FROM.match(q):
         pre, a, b = m.groups()
         return [f"{pre}{a}", f"{pre}{b}"]
     return []
@@ -286,7 +285,7 @@ class Analysis:
 def analyse(question: str) -> Analysis:
     """The answer type, parts and enumerated count of a question (cached: retrieval, the gate and
     the extractive answer all ask, and an Analysis is immutable)."""
-    parts, comparison = _parts(question, True)
+    parts, comparison = _parts(question)
     count = enumerated(question)
     size = _COUNT_WORDS[m.group(1).lower()] if (m := _LIST_SIZE.search(question)) else 0
     quals: dict[str, str | None] = {}

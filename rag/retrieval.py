@@ -74,7 +74,7 @@ class Retriever:
         elif mode == "bm25":
             ranked = self.lexical(question, k, files)
         else:
-            lists = [self._fuse(q, candidates, files) for q in [question, *subqueries(question, fragments=False)]]
+            lists = [self._fuse(q, candidates, files) for q in [question, *subqueries(question)]]
             ranked = _interleave(lists) if LIST_MERGE == "interleave" or len(lists) == 1 else _summed(lists)
             if COVERAGE:
                 ranked = self._coverage(question, ranked)
