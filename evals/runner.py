@@ -75,11 +75,14 @@ class RawFiles:
         return {f: raw for f in files if (raw := self.get(f)) is not None}
 
 
-def load_items(gold: Path, split: str, limit: int | None = None) -> list[Record]:
-    """Gold items of a split ("dev", "test" or "all"), in file order, at most `limit`.
+def load_items(gold: Path, split: str | None, limit: int | None = None) -> list[Record]:
+    """Gold items of a split ("dev", "test", any other name a file uses, or "all"), in file
+    order, at most `limit`.
 
-    A gold file whose items carry no "split" (a held-out set is one split) is used whole; an
-    item without a "type" is typed "unanswerable" when it has no evidence, else "untyped"."""
+    No split given (None): the "dev" items, or every item when the file has none marked "dev"
+    (a held-out set is one split, with or without a "split" field). A split the file does not
+    have is a ConfigError naming the ones it has. An item without a "type" is typed
+    "unanswerable" when it has no evidence, else "untyped"."""
     raw = load_gold(gold)
     for n, item in enumerate(raw, 1):
         missing = [k for k in ("question", "evidence") if k not in item]
@@ -88,9 +91,18 @@ def load_items(gold: Path, split: str, limit: int | None = None) -> list[Record]
                 f"{gold}: item {item.get('id', n)} has no {' or '.join(missing)}: expected JSON lines with "
                 "id, question, answer, type, evidence=[{file, quote}] (see evals/README.md)"
             )
-    if not any("split" in i for i in raw):
-        log.info("%s has no splits: evaluating all %d items", gold, len(raw))
-        split = "all"
+    have = sorted({str(i["split"]) for i in raw if "split" in i})
+    if split is None:
+        split = "dev" if "dev" in have else "all"
+        if split == "all":
+            log.info("%s has no dev split: evaluating all %d items", gold, len(raw))
+    elif split != "all" and split not in have:
+        if not have:
+            log.info("%s has no splits: evaluating all %d items", gold, len(raw))
+            split = "all"
+        else:
+            raise ConfigError(f"{gold} has no {split!r} items: its splits are {', '.join(have)} "
+                              "(pass one of them, or --split all)")
     items = [{"id": f"item{n}", "answer": "", **i,
               "type": i.get("type") or ("untyped" if i["evidence"] else "unanswerable")}
              for n, i in enumerate(raw, 1) if split == "all" or i.get("split") == split]

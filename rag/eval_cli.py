@@ -1,6 +1,6 @@
 """`rag eval`: run the eval harness over the gold set and write a report folder.
 
-    rag eval [--gold FILE] [--split dev|test|all] [--generator NAME] [--k N]
+    rag eval [--gold FILE] [--split dev|test|all|NAME] [--generator NAME] [--k N]
              [--compare CONFIG ...] [--out DIR] [--no-baseline] [--limit N] [--judge [BACKEND]]
 
 A CONFIG is a JSON file of Settings fields or inline KEY=VALUE[,KEY=VALUE...]; each is applied
@@ -84,7 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The `rag eval` argument parser."""
     p = argparse.ArgumentParser(prog="rag eval", description="Evaluate retrieval, citations, refusals and answers.")
     p.add_argument("--gold", type=Path, default=DEFAULT_GOLD, help="gold JSONL (default: evals/gold.jsonl)")
-    p.add_argument("--split", choices=["dev", "test", "all"], default="dev")
+    p.add_argument("--split", help="dev, test, all, or another split the gold file marks (default: dev, or "
+                   "every item of a file without a dev split)")
     p.add_argument("--generator", choices=["extractive", "local", "openai"], help="answer generator")
     p.add_argument("--k", type=int, help="passages per answer (Settings.top_k)")
     p.add_argument("--compare", nargs="+", default=[], metavar="CONFIG",
@@ -151,7 +152,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise ConfigError(f"gold file {args.gold} not found: pass --gold FILE")
     items = runner.load_items(args.gold, args.split, args.limit)
     if not items:
-        raise ConfigError(f"no {args.split} items in {args.gold}")
+        raise ConfigError(f"no {args.split or 'dev'} items in {args.gold}")
+    if args.split is None:  # recorded in the report as the split that was run
+        args.split = "dev" if all(i.get("split") == "dev" for i in items) else "all"
     judge = make_judge(base, args.judge) if args.judge else None
     started = time.strftime("%Y%m%d-%H%M%S")
     out = args.out or DEFAULT_REPORTS / started

@@ -268,3 +268,37 @@ def test_a_gold_file_without_splits_or_types_is_evaluated_whole(tmp_path: Path) 
     gold.write_text('{"id": "h3", "answer": "A"}\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="h3 has no question or evidence"):
         load_items(gold, "all")
+
+
+def test_a_gold_file_with_its_own_split_names(tmp_path: Path) -> None:
+    from evals.runner import load_items
+    from rag.errors import ConfigError
+
+    gold = tmp_path / "heldout.jsonl"
+    gold.write_text(
+        '{"id": "h1", "question": "Q?", "split": "heldout", "evidence": []}\n'
+        '{"id": "h2", "question": "Q2?", "split": "extra", "evidence": []}\n', encoding="utf-8")
+    assert [i["id"] for i in load_items(gold, None)] == ["h1", "h2"]  # no dev split: every item
+    assert [i["id"] for i in load_items(gold, "heldout")] == ["h1"]
+    with pytest.raises(ConfigError, match="no 'test' items: its splits are extra, heldout"):
+        load_items(gold, "test")
+    gold.write_text('{"id": "d1", "question": "Q?", "split": "dev", "evidence": []}\n'
+                    '{"id": "t1", "question": "Q?", "split": "test", "evidence": []}\n', encoding="utf-8")
+    assert [i["id"] for i in load_items(gold, None)] == ["d1"]  # the default: dev
+
+
+def test_rag_eval_runs_a_held_out_file_without_a_dev_split(tmp_path: Path) -> None:
+    from rag.eval_cli import main
+
+    gold = tmp_path / "heldout.jsonl"
+    quote = "Azerbaijan has sought to invest in DUNARIT Corporation, Arcus Co., and Armaco JSC"
+    gold.write_text(json.dumps({"id": "h1", "question": "Which Bulgarian arms makers did Azerbaijan try to invest in?",
+                                "answer": "DUNARIT, Arcus, Armaco", "type": "factoid", "split": "heldout",
+                                "evidence": [{"file": "000_c138998a30d41faa.txt", "quote": quote}]}) + "\n",
+                    encoding="utf-8")
+    out = tmp_path / "report"
+    assert main(["--gold", str(gold), "--no-baseline", "--out", str(out),
+                 "--index-dir", str(tmp_path / "indexes")]) == 0
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert [i["id"] for i in report["items"]] == ["h1"]
+    assert report["meta"]["args"]["split"] == "all"
