@@ -40,8 +40,8 @@ class ExtractiveGenerator:
         self, question: str, sentences: Sequence[Sentence], passages: Sequence[Passage] | None = None
     ) -> list[Sentence]:
         """The answer's sentences, in reading order within each passage: the best sentence for
-        each part of the question (or each item it enumerates, or each of two sources for a
-        yes/no question), then sentences holding question
+        each part of the question (or each item it enumerates, each of two sources for a yes/no
+        question, each author it names), then sentences holding question
         words the chosen ones lack; near-duplicates and headings left out."""
         qa = analyse(question)
         if passages is not None and asks_author(question) and (byline := author_sentence(passages)):
