@@ -91,22 +91,28 @@ def load_items(gold: Path, split: str | None, limit: int | None = None) -> list[
                 f"{gold}: item {item.get('id', n)} has no {' or '.join(missing)}: expected JSON lines with "
                 "id, question, answer, type, evidence=[{file, quote}] (see evals/README.md)"
             )
-    have = sorted({str(i["split"]) for i in raw if "split" in i})
-    if split is None:
-        split = "dev" if "dev" in have else "all"
-        if split == "all":
-            log.info("%s has no dev split: evaluating all %d items", gold, len(raw))
-    elif split != "all" and split not in have:
-        if not have:
-            log.info("%s has no splits: evaluating all %d items", gold, len(raw))
-            split = "all"
-        else:
-            raise ConfigError(f"{gold} has no {split!r} items: its splits are {', '.join(have)} "
-                              "(pass one of them, or --split all)")
+    split = resolve_split(raw, split, gold)
     items = [{"id": f"item{n}", "answer": "", **i,
               "type": i.get("type") or ("untyped" if i["evidence"] else "unanswerable")}
              for n, i in enumerate(raw, 1) if split == "all" or i.get("split") == split]
     return items[:limit] if limit else items
+
+
+def resolve_split(raw: Sequence[Record], split: str | None, gold: Path | str = "gold file") -> str:
+    """The split `load_items` runs: `split` itself, "all" for a file whose items carry no split,
+    and for None "dev", or "all" when the file has no dev items (a held-out set). A split the
+    file does not have is a ConfigError naming those it has."""
+    have = sorted({str(i["split"]) for i in raw if "split" in i})
+    if split == "all" or (split is None and "dev" not in have) or not have:
+        if split != "all":
+            log.info("%s has no %s split: evaluating all %d items", gold, split or "dev", len(raw))
+        return "all"
+    if split is None:
+        return "dev"
+    if split not in have:
+        raise ConfigError(f"{gold} has no {split!r} items: its splits are {', '.join(have)} "
+                          "(pass one of them, or --split all)")
+    return split
 
 
 def gold_spans(item: Record, raws: RawFiles) -> list[M.Span]:

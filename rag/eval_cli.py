@@ -129,6 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from tqdm import tqdm
 
     from evals import report, runner
+    from evals.check_gold import load_gold
 
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--"]:  # `rag eval -- --split dev` reaches us with the separator
@@ -150,11 +151,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         configs.append(runner.Config(name, settings))
     if not args.gold.is_file():
         raise ConfigError(f"gold file {args.gold} not found: pass --gold FILE")
+    args.split = runner.resolve_split(load_gold(args.gold), args.split, args.gold)  # the report records it
     items = runner.load_items(args.gold, args.split, args.limit)
     if not items:
-        raise ConfigError(f"no {args.split or 'dev'} items in {args.gold}")
-    if args.split is None:  # recorded in the report as the split that was run
-        args.split = "dev" if all(i.get("split") == "dev" for i in items) else "all"
+        raise ConfigError(f"no {args.split} items in {args.gold}")
     judge = make_judge(base, args.judge) if args.judge else None
     started = time.strftime("%Y%m%d-%H%M%S")
     out = args.out or DEFAULT_REPORTS / started

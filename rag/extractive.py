@@ -56,9 +56,10 @@ class ExtractiveGenerator:
         chosen: list[Sentence] = []
         authors = named_authors(question, {p.author for p in passages or () if p.author})
         if passages is not None and len(authors) >= 2:  # "How do Pashayeva and Gauin differ?": each one's best sentence
+            topical = [j for j, part in enumerate(qa.parts) if not named_authors(part, authors)]
             for a in authors:
                 if own := [s for s in pool if passages[s.passage].author == a]:
-                    _add(chosen, max(own, key=lambda s: _topic_score(s, qa, authors)))
+                    _add(chosen, max(own, key=lambda s: _topic_score(s, topical)))
         elif qa.parts:
             for j, kind in enumerate(qa.part_types):
                 ranked = sorted(pool, key=lambda s: -_part_score(s, j, kind))
@@ -193,11 +194,10 @@ def _part_score(s: Sentence, j: int, kind: Expects | None) -> float:
     return base + (TYPE_BONUS if typed else 0.0)
 
 
-def _topic_score(s: Sentence, qa: Analysis, authors: Sequence[str]) -> float:
-    """A sentence's score for the topic of a question that names authors: its best score on a
-    part that names none ("Do the resolutions reflect French policy? How do A and B differ?"),
-    else on the whole question."""
-    topical = [j for j, part in enumerate(qa.parts) if not named_authors(part, authors)]
+def _topic_score(s: Sentence, topical: Sequence[int]) -> float:
+    """A sentence's score for the topic of a question that names authors: its best score on the
+    parts that name none (`topical`: "Do the resolutions reflect French policy? How do A and B
+    differ?"), else on the whole question."""
     return max((s.parts[j] for j in topical), default=s.base) + s.bonus
 
 

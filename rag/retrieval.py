@@ -40,7 +40,10 @@ class Retriever:
             corpus = [content_words(embed_text(c)) or ["_empty_"] for c in self.chunks]
             self.bm25.index(corpus, show_progress=False)
         self.idf = bm25_idf(self.bm25, self.chunks)
-        self.authors = sorted({(c.file, c.author) for c in self.chunks if c.author})
+        self.author_files: dict[str, list[str]] = {}  # each section author and the files they write in
+        for c in self.chunks:
+            if c.author and c.file not in (got := self.author_files.setdefault(c.author, [])):
+                got.append(c.file)
         self._terms: dict[int, frozenset[str]] = {}  # content words of chunks met in coverage pools
 
     def dense(self, question: str, n: int, files: Sequence[str] = ()) -> list[tuple[int, float]]:
@@ -75,16 +78,11 @@ class Retriever:
             ranked = self.lexical(question, k, files)
         else:
             lists = [self._fuse(q, candidates, files) for q in [question, *subqueries(question)]]
-            ranked = _interleave(lists) if LIST_MERGE == "interleave" or len(lists) == 1 else _summed(lists)
+            ranked = _summed(lists)
             if COVERAGE:
                 ranked = self._coverage(question, ranked)
-            named = self._named_authors(question, files)
-            if NAMED_AUTHORS and len(named) >= NAMED_AUTHORS:
-                topic = question
-                for n in (n for _, a in named for n in surnames(a)):  # within an author's chunks the name tells nothing
-                    topic = re.sub(rf"\b{re.escape(n)}(?:['’]s)?\b", " ", topic)
-                bests = [lst[0] for f, a in named if (lst := self._fuse_author(topic, f, a, candidates))]
-                ranked = _pin(ranked, bests, k)
+            if NAMED_AUTHORS and len(named := self._named_authors(question, files)) >= NAMED_AUTHORS:
+                ranked = _pin(ranked, self._author_bests(question, named, candidates), k)
             if ENUMERATION and (count := list_asked(question)) > 1:
                 ranked = self._enumeration(ranked, k, count)
             if asks_author(question):
@@ -139,18 +137,22 @@ class Retriever:
     def _named_authors(self, question: str, files: Sequence[str] = ()) -> list[tuple[str, str]]:
         """The (file, author) of every section whose author the question names by surname
         ("How do Pashayeva and Gauin differ?"), in the order the question names them."""
-        files_of: dict[str, list[str]] = {}
-        for f, a in self.authors:
-            if not files or f in files:
-                files_of.setdefault(a, []).append(f)
-        return [(f, a) for a in named_authors(question, files_of) for f in files_of[a]]
+        return [(f, a) for a in named_authors(question, self.author_files)
+                for f in self.author_files[a] if not files or f in files]
 
-    def _fuse_author(self, question: str, file: str, author: str, candidates: int) -> list[tuple[int, float]]:
-        """The fused ranking of the chunks of one author's sections: the question asks what
-        this author says, and the whole-corpus ranking may hold none of them."""
-        depth = int(np.sum(self.files == file))
-        return [(i, s) for i, s in self._fuse(question, depth, (file,))
-                if self.chunks[i].author == author][:candidates]
+    def _author_bests(self, question: str, named: Sequence[tuple[str, str]], candidates: int) -> list[tuple[int, float]]:
+        """The best chunk of each named author's sections for the question without the names
+        (within an author's chunks a name tells nothing, and a byline or bio matches it): the
+        whole-corpus ranking may hold none of them."""
+        topic = question
+        for n in {n for _, a in named for n in surnames(a)}:
+            topic = re.sub(rf"\b{re.escape(n)}(?:['’]s)?\b", " ", topic)
+        bests = []
+        for f, a in named:
+            ranked = self._fuse(topic, int(np.sum(self.files == f)), (f,))
+            if best := next(((i, s) for i, s in ranked if self.chunks[i].author == a), None):
+                bests.append(best)
+        return bests
 
     def _words(self, i: int) -> frozenset[str]:
         if (got := self._terms.get(i)) is None:
@@ -210,19 +212,6 @@ class Retriever:
         return sorted(fused.items(), key=lambda kv: -kv[1])
 
 
-def _interleave(lists: Sequence[Sequence[tuple[int, float]]]) -> list[tuple[int, float]]:
-    """Round-robin over ranked lists (the whole question first, then each part), without repeats,
-    so that every part of a multi-part question gets its best passages in the top k."""
-    out: list[tuple[int, float]] = []
-    seen: set[int] = set()
-    for rank in range(max((len(x) for x in lists), default=0)):
-        for lst in lists:
-            if rank < len(lst) and lst[rank][0] not in seen:
-                seen.add(lst[rank][0])
-                out.append(lst[rank])
-    return out
-
-LIST_MERGE = "sum"  # the whole question's and its parts' fused scores added up; or "interleave" (round-robin)
 COVERAGE = 0.2  # weight of the question words a chunk adds (0: rank by fused score alone)
 COVERAGE_POOL = 15
 ENUMERATION = True
