@@ -69,6 +69,11 @@ _SPLIT = re.compile(
     r"|;\s+|\?\s+",
     re.IGNORECASE,
 )
+# "Why can't X, what system has been installed, and ...": a clause list; only after a clause
+# that is itself a question (not "According to X, what ...")
+_CLAUSE = re.compile(r",\s+(?=(?:what|which|how|when|where|who|whom|whose|why)\b)", re.IGNORECASE)
+_ASKS = re.compile(r"^(?:what|which|how|when|where|who|whom|whose|why|does|did|do|is|are|was|were|has|have|can|could)\b",
+                   re.IGNORECASE)
 _WH = re.compile(r"(?:what|which|how|when|where|who|whom|whose|why)\b\s*(.*)", re.IGNORECASE | re.DOTALL)
 _LEAD = re.compile(r"^(according to [^,]+,|in [^,]{3,60},)\s*", re.IGNORECASE)
 
@@ -83,12 +88,13 @@ def subqueries(question: str) -> list[str]:
 def _parts(question: str) -> tuple[tuple[str, ...], bool]:
     """The parts of `subqueries`, and whether they are the sides of a comparison."""
     parts = [p.strip(" ,;?") for p in _SPLIT.split(question) if p and p.strip(" ,;?")]
+    parts = [c for p in parts for c in _clauses(p)]
     for i, part in enumerate(parts):
         # a bare wh-word borrows the rest of its neighbour: "When and where did X?" and
         # "When did X, and where?" both ask "When did X" and "where did X"
         if not content_words(part) and len(parts) > 1:
             other = parts[i + 1] if i + 1 < len(parts) else parts[i - 1]
-            rest = _WH.match(other)
+            rest = _WH.match(_LEAD.sub("", other))
             parts[i] = f"{part} {rest.group(1) if rest else other}"
     parts = [p for p in parts if content_words(p)]
     sides = len(parts) < 2
@@ -99,6 +105,14 @@ def _parts(question: str) -> tuple[tuple[str, ...], bool]:
     lead = _LEAD.match(question)
     prefix = lead.group(1) + " " if lead else ""
     return tuple(p if p.lower().startswith(prefix.lower()) else prefix + p for p in parts), sides
+
+
+def _clauses(part: str) -> list[str]:
+    """A part split at ", what/which/how ..." when what comes before is a question of its own."""
+    pieces = _CLAUSE.split(part)
+    if len(pieces) < 2 or not _ASKS.match(pieces[0]):
+        return [part]
+    return [pieces[0], *pieces[1:]]
 
 
 _VERBS = r"(?:differ|disagree|clash|diverge|compare|contrast)\w*"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.evidence import Sentence, answerable, mentions
-from rag.question import analyse, expected_type, has_answer, qualifies
+from rag.question import analyse, expected_type, has_answer, qualifies, subqueries
 
 
 @pytest.mark.parametrize(
@@ -42,6 +42,15 @@ def test_parts_enumerations_and_part_types() -> None:
     assert analyse("What are the three ways ISA says Baku hurt Ukraine?").count == 3
     # "among the five areas ... which came third" asks for two things, not five
     assert analyse("Among the five priority areas, which came third and which came fifth?").count <= 2
+
+
+def test_a_list_of_question_clauses_is_split_at_each_clause() -> None:
+    # "X, what Y, and what Z?" asks three things; a leading frame is not a clause of its own
+    assert subqueries("Why can't the farmers use the rivers, what system was built, and what is its limit?") == [
+        "Why can't the farmers use the rivers", "what system was built", "what is its limit"]
+    assert subqueries("According to Rahimov, what does Moscow exploit, and why?") == [
+        "According to Rahimov, what does Moscow exploit", "According to Rahimov, why does Moscow exploit"]
+    assert subqueries("In 2020, when did the war start?") == []
 
 
 def test_an_answer_is_something_the_question_does_not_already_say() -> None:
