@@ -32,7 +32,9 @@ _BREAK_PAIR = re.compile(r"[^\W\d_]+-[ \t]*\r?\n\s*[^\W\d_]+")
 _WORD_BEFORE_HYPHEN = re.compile(r"([^\W\d_]+)-$")
 _COMPOUND = re.compile(r"[^\W\d_]+-[^\W\d_]+")
 _END_MARK = re.compile(r"(?:[.?!…][\"”’)\]]*|[\"”)])\s+([A-Z]{2,4})$")
+_ONLY_LETTERS = re.compile(r"[^a-z]+")
 _MIN_LINES_FOR_HEADERS = 40
+PULL_QUOTE_LETTERS = 40  # a pull quote repeats at least this many letters of the text
 _MAX_WRAP_WIDTH = 150
 
 
@@ -113,6 +115,40 @@ def _running_lines(texts: list[str]) -> tuple[set[int], list[str]]:
     return set(headers) | set(pages), [s for s, _ in named.most_common()]
 
 
+def _pull_quotes(texts: list[str], dropped: set[int]) -> set[int]:
+    """Rows of pull quotes set into the middle of a sentence: rows that open a block (after a
+    blank line) with a capital, after a line that ends no sentence, repeat text found elsewhere
+    in the file, close a sentence, and are followed by the interrupted sentence going on in
+    lower case ("... militants in possession | In terms of security, the benefits ... at a
+    map. | of explosives, guns ...")."""
+    kept = [r for r, t in enumerate(texts) if t and r not in dropped]
+    letters = [_ONLY_LETTERS.sub("", texts[r].lower()) for r in kept]
+    whole = "".join(letters)
+
+    def repeated(s: str) -> bool:
+        first = whole.find(s)
+        return first >= 0 and whole.find(s, first + 1) >= 0
+
+    out: set[int] = set()
+    i = 1
+    while i < len(kept):
+        opens = kept[i] - kept[i - 1] > 1  # a blank (or dropped) line before it
+        if not opens or not texts[kept[i]][:1].isupper() or SENTENCE_END.search(texts[kept[i - 1]]):
+            i += 1
+            continue
+        j, run = i, ""
+        while j < len(kept) and repeated(run + letters[j]):
+            run += letters[j]
+            j += 1
+        closes = j > i and SENTENCE_END.search(texts[kept[j - 1]])
+        if len(run) >= PULL_QUOTE_LETTERS and closes and j < len(kept) and texts[kept[j]][:1].islower():
+            out.update(kept[i:j])
+            i = j
+        else:
+            i += 1
+    return out
+
+
 def _letter_spaced(text: str) -> bool:
     tokens = text.split()
     if len(tokens) < 5 or max(map(len, tokens)) > 2:
@@ -132,6 +168,7 @@ def clean(raw: str) -> Cleaned:
     dropped, headers = _running_lines(texts)
     if len(dropped) == sum(1 for t in texts if t):
         dropped = set()  # nothing but "headers": they are the text
+    dropped |= _pull_quotes(texts, dropped)
 
     lines: list[Line] = []
     gap = False

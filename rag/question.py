@@ -15,7 +15,7 @@ from typing import Literal
 
 from .text import ORDINALS, STOPWORDS, content_words, strip_footnote, words
 
-Expects = Literal["number", "money", "date", "time", "person", "name"]
+Expects = Literal["number", "share", "money", "date", "time", "person", "name"]
 
 # "what did the company offer" asks for an action, "what is the name of" for a name
 _AUX = r"(?!(?:did|does|do|has|have|had|can|could|will|would)\b)"
@@ -27,6 +27,9 @@ _MONEY_Q = re.compile(
     r"\b(?:spen[dt]|paid|pay|cost|invest(?:ed)?|worth)\b)",
     re.IGNORECASE,
 )
+# "what share / proportion of X": a percentage or a fraction, not any number
+_SHARE_Q = re.compile(rf"\bwhat\s+(?:{_AUX}\w+\s+){{0,3}}(?:share|proportion|percentage|percent|fraction)\b",
+                      re.IGNORECASE)
 _NUMBER_Q = re.compile(
     r"\bhow (?:many|much|long|far|large|big|high|old)\b"
     rf"|\bwhat\s+(?:{_AUX}\w+\s+){{0,3}}(?:share|proportion|percentage|percent|fraction|number|amount|volume|quantity"
@@ -264,7 +267,7 @@ def enumerated(question: str) -> int:
 
 # first match wins: "what date" before "when", money before a plain number
 _TYPE_QUESTIONS: tuple[tuple[Expects, re.Pattern[str]], ...] = (
-    ("date", _DATE_Q), ("time", _TIME_Q), ("money", _MONEY_Q), ("number", _NUMBER_Q),
+    ("date", _DATE_Q), ("time", _TIME_Q), ("money", _MONEY_Q), ("share", _SHARE_Q), ("number", _NUMBER_Q),
     ("person", _PERSON_Q), ("name", _NAME_Q),
 )
 
@@ -365,6 +368,11 @@ _TIME = re.compile(
     r"|eight|nine|ten|eleven|twelve)\w*",
     re.IGNORECASE,
 )
+_SHARE = re.compile(
+    r"\d[\d.,]*\s*(?:%|percent\b|per cent\b)|\b(?:half|thirds?|quarters?|fifths?|tenths?|majority|minority)\b"
+    r"|\bone in (?:\d+|\w+)\b|\b\d+\s+(?:out\s+)?of\s+(?:every\s+)?\d+\b|\b\d+/\d+\b",
+    re.IGNORECASE,
+)
 _CALENDAR = re.compile(rf"(?:{_MONTHS}|monday|tuesday|wednesday|thursday|friday|saturday|sunday)", re.IGNORECASE)
 _CAPITAL = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][\w’'-]*[a-z][\w’'-]*|[A-Z]{2,})\b")
 
@@ -380,6 +388,8 @@ def has_answer(kind: Expects | None, asked: frozenset[str], sentence: str) -> bo
         if years or any(not _inside_question(m.group(0), asked) for m in _MONTH_DATE.finditer(sentence)):
             return True
         return kind == "time" and any(not _inside_question(m.group(0), asked) for m in _TIME.finditer(sentence))
+    if kind == "share":
+        return any(not _inside_question(m.group(0), asked) for m in _SHARE.finditer(sentence))
     if kind == "money":
         return any(not _inside_question(m.group(0), asked) for m in _CURRENCY.finditer(sentence))
     if kind == "number":
