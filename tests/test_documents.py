@@ -97,6 +97,19 @@ def test_hyphenation_across_lines_is_joined_and_maps_back(journal: Document) -> 
     assert "mine clearance: significant work continues" in journal.clean
 
 
+def test_a_pull_quote_set_mid_sentence_is_dropped_and_its_body_copy_kept(journal: Document) -> None:
+    # 003 repeats "In terms of security, ... at a map." as a boxed quote inside another sentence
+    assert "militants in possession of explosives" in " ".join(journal.clean.split())
+    assert " ".join(journal.clean.split()).count("In terms of security, the benefits of a trusted ally") == 1
+    body = "bodyline one goes on and on\n"
+    raw = ("Intro sentence here.\n" + body * 3 + "A quoted line that repeats text\nfrom the body of this file.\n"
+           + "More body text follows here.\n" * 3 + "and the sentence that was cut\n\n"
+           + "A quoted line that repeats text\nfrom the body of this file.\n\ngoes on here.\n")
+    cleaned, _ = clean_text(raw)
+    assert "cut goes on here." in " ".join(cleaned.split())
+    assert cleaned.count("A quoted line") == 1
+
+
 def test_real_compounds_keep_their_hyphen(journal: Document) -> None:
     assert "short-\nterm EU" in journal.raw and "Vienna-\nbased" in journal.raw
     assert "short-term EU" in journal.clean  # "short-term" occurs elsewhere in the text

@@ -17,7 +17,7 @@ from rag.question import analyse, expected_type, has_answer, qualifies, subqueri
         ("What was the value of the equipment sold in 2015?", "money"),
         ("What is the total budget of the program?", "money"),
         ("How many people have resettled in Aghali?", "number"),
-        ("Roughly what share of Israel's oil comes from Azerbaijan?", "number"),
+        ("Roughly what share of Israel's oil comes from Azerbaijan?", "share"),
         ("What IDP and refugee totals did the committee report?", "number"),
         ("Who became the envoy in Paris?", "person"),
         ("What is the name of the Slovak defense minister?", "person"),
@@ -42,6 +42,15 @@ def test_parts_enumerations_and_part_types() -> None:
     assert analyse("What are the three ways ISA says Baku hurt Ukraine?").count == 3
     # "among the five areas ... which came third" asks for two things, not five
     assert analyse("Among the five priority areas, which came third and which came fifth?").count <= 2
+
+
+def test_a_share_question_needs_a_percentage_or_a_fraction() -> None:
+    a = analyse("What proportion of the population was born abroad?")
+    assert a.expects == "share"
+    assert has_answer("share", a.words, "About 40 percent of needs are met.")
+    assert has_answer("share", a.words, "Over half of them were born abroad.")
+    assert not has_answer("share", a.words, "One of the world's 15 or so zones.")
+    assert analyse("What do Aliyev and Putin share?").expects is None
 
 
 def test_a_list_of_question_clauses_is_split_at_each_clause() -> None:
