@@ -32,7 +32,7 @@ _SHARE_Q = re.compile(rf"\bwhat\s+(?:{_AUX}\w+\s+){{0,3}}(?:share|proportion|per
                       re.IGNORECASE)
 _NUMBER_Q = re.compile(
     r"\bhow (?:many|much|long|far|large|big|high|old)\b"
-    rf"|\bwhat\s+(?:{_AUX}\w+\s+){{0,3}}(?:share|proportion|percentage|percent|fraction|number|amount|volume|quantity"
+    rf"|\bwhat\s+(?:{_AUX}\w+\s+){{0,3}}(?:number|amount|volume|quantity"
     r"|totals?|figures?|rate|size|length|sum|estimate|count)\b",
     re.IGNORECASE,
 )
@@ -113,9 +113,7 @@ def _parts(question: str) -> tuple[tuple[str, ...], bool]:
 def _clauses(part: str) -> list[str]:
     """A part split at ", what/which/how ..." when what comes before is a question of its own."""
     pieces = _CLAUSE.split(part)
-    if len(pieces) < 2 or not _ASKS.match(pieces[0]):
-        return [part]
-    return [pieces[0], *pieces[1:]]
+    return pieces if _ASKS.match(pieces[0]) else [part]
 
 
 _VERBS = r"(?:differ|disagree|clash|diverge|compare|contrast)\w*"
