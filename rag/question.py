@@ -15,11 +15,13 @@ from typing import Literal
 
 from .text import ORDINALS, STOPWORDS, content_words, strip_footnote, words
 
-Expects = Literal["number", "share", "money", "date", "time", "person", "name"]
+Expects = Literal["number", "share", "money", "day", "date", "time", "person", "name"]
 
 # "what did the company offer" asks for an action, "what is the name of" for a name
 _AUX = r"(?!(?:did|does|do|has|have|had|can|could|will|would)\b)"
-_DATE_Q = re.compile(r"\b(?:what|which)\s+(?:date|year|day|month)\b", re.IGNORECASE)
+# "on what (exact) date / which day": a day of a month; "what year / month": any date
+_DAY_Q = re.compile(r"\b(?:what|which)\s+(?:(?:exact|precise|specific|actual)\s+)?(?:date|day)\b", re.IGNORECASE)
+_DATE_Q = re.compile(r"\b(?:what|which)\s+(?:(?:exact|precise|specific|actual)\s+)?(?:year|month)\b", re.IGNORECASE)
 _TIME_Q = re.compile(r"^\s*(?:and\s+)?(?:since\s+)?when\b", re.IGNORECASE)  # a date, a time, "every two hours"
 _MONEY_Q = re.compile(
     r"\b(?:how much (?:money|did \w+(?: \w+){0,3} (?:spend|pay|invest|cost))|(?:monetary|dollar|euro|total)?"
@@ -265,8 +267,8 @@ def enumerated(question: str) -> int:
 
 # first match wins: "what date" before "when", money before a plain number
 _TYPE_QUESTIONS: tuple[tuple[Expects, re.Pattern[str]], ...] = (
-    ("date", _DATE_Q), ("time", _TIME_Q), ("money", _MONEY_Q), ("share", _SHARE_Q), ("number", _NUMBER_Q),
-    ("person", _PERSON_Q), ("name", _NAME_Q),
+    ("day", _DAY_Q), ("date", _DATE_Q), ("time", _TIME_Q), ("money", _MONEY_Q), ("share", _SHARE_Q),
+    ("number", _NUMBER_Q), ("person", _PERSON_Q), ("name", _NAME_Q),
 )
 
 
@@ -355,6 +357,10 @@ _CURRENCY = re.compile(
     r"|rubles?|roubles?)\b",
     re.IGNORECASE,
 )
+# a day of a month: "16 May", "May 16", "May 16th", "16.05.2024" (not "May 2024")
+_DAY = re.compile(rf"\b(?:{_MONTHS})\b\.?\s*\d{{1,2}}(?:st|nd|rd|th)?\b(?!\d)"
+                  rf"|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{_MONTHS})\b"
+                  r"|\b\d{1,2}[./]\d{1,2}[./](?:\d{2}|\d{4})\b", re.IGNORECASE)
 _MONTH_DATE = re.compile(rf"\b(?:{_MONTHS})\b\.?\s*\d|\d{{1,2}}\s+(?:{_MONTHS})\b", re.IGNORECASE)
 _TIME = re.compile(
     rf"\b\d{{1,2}}[:.]\d{{2}}\b|\b\d{{1,2}}\s*(?:a\.?m|p\.?m)\b|\bo[’']clock\b|\b(?:noon|midnight|dawn|dusk)\b"
@@ -381,6 +387,8 @@ def has_answer(kind: Expects | None, asked: frozenset[str], sentence: str) -> bo
     if kind is None:
         return True
     sentence = strip_footnote(sentence)  # a PDF footnote number glued to the full stop
+    if kind == "day":
+        return any(not _inside_question(m.group(0), asked) for m in _DAY.finditer(sentence))
     if kind in ("date", "time"):
         years = {y for y in _DATE_YEAR.findall(sentence) if y not in asked}
         if years or any(not _inside_question(m.group(0), asked) for m in _MONTH_DATE.finditer(sentence)):
@@ -421,6 +429,12 @@ _NOT_PEOPLE = frozenset(
     compass partnership community village city region province airport port strait gulf new united european middle
     black caspian great first second day government state security foreign defense defence interior national
     international federation alliance bloc pact program programme plan project""".split()
+) | frozenset(  # demonyms: "French Polynesian", "New Caledonian" independence movements are no one's name
+    """american british english french german italian spanish dutch polish czech slovak hungarian romanian bulgarian
+    greek turkish russian ukrainian belarusian georgian armenian azerbaijani azeri iranian persian israeli jewish arab
+    arabic palestinian syrian iraqi lebanese egyptian saudi emirati qatari pakistani afghan indian chinese japanese
+    korean kazakh uzbek turkmen tajik kyrgyz mongolian soviet western eastern corsican polynesian caledonian kanak
+    algerian moroccan african asian caucasian balkan baltic nordic muslim catholic orthodox""".split()
 )
 _OPENERS = frozenset("while although though however meanwhile thus yet since because unlike like despite following "
                      "during according given moreover furthermore indeed instead still".split())

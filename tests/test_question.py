@@ -12,7 +12,9 @@ from rag.question import analyse, expected_type, has_answer, qualifies, subqueri
     ("question", "kind"),
     [
         ("When did the road open?", "time"),
-        ("On what date was the treaty signed?", "date"),
+        ("On what date was the treaty signed?", "day"),
+        ("On what exact date was the embassy inaugurated?", "day"),
+        ("In what month did the riots start?", "date"),
         ("In which year did Baku open an embassy?", "date"),
         ("What was the value of the equipment sold in 2015?", "money"),
         ("What is the total budget of the program?", "money"),
@@ -42,6 +44,16 @@ def test_parts_enumerations_and_part_types() -> None:
     assert analyse("What are the three ways ISA says Baku hurt Ukraine?").count == 3
     # "among the five areas ... which came third" asks for two things, not five
     assert analyse("Among the five priority areas, which came third and which came fifth?").count <= 2
+
+
+def test_a_date_question_needs_a_day_of_a_month() -> None:
+    asked = analyse("On what date was the embassy opened?").words
+    for sentence in ("On May 16, the protests became riots.", "on 23 January 2023, the Council decided",
+                     "It opened on the 4th of July.", "The note is dated 05.03.2021."):
+        assert has_answer("day", asked, sentence), sentence
+    for sentence in ("A trade office opened in Tel Aviv in July 2021.", "The embassy opened in 2023."):
+        assert not has_answer("day", asked, sentence), sentence
+        assert has_answer("date", asked, sentence), sentence  # "in what year / month" takes them
 
 
 def test_a_share_question_needs_a_percentage_or_a_fraction() -> None:
@@ -200,6 +212,8 @@ def test_the_extractive_answer_is_the_typed_sentence_that_holds_the_qualifier() 
         ("While Israel opened an embassy early, Azerbaijan waited.", False),
         ("The riots in New Caledonia worried the European Political Community.", False),
         ("The Slovak Minister of Defense prioritized orders from Azerbaijan.", False),
+        ("Baku cultivated ties with Corsican, French Polynesian, and New Caledonian movements.", False),
+        ("Armenian Prime Minister Nikol Pashinyan replied.", True),
     ],
 )
 def test_a_who_answer_names_a_person_not_a_place_or_a_body(sentence: str, person: bool) -> None:
