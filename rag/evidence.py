@@ -6,17 +6,14 @@ the extractive answerer and the citation narrowing of generated answers.
 
 from __future__ import annotations
 
-import difflib
 import math
-import re
-import unicodedata
 from dataclasses import dataclass
-from typing import Collection, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
 from .embedding import Embedder
-from .question import DEMONYMS, Analysis, analyse, asks_author, has_answer, qualifier_phrases, qualifies, specific_words
+from .question import Analysis, analyse, asks_author, has_answer, qualifier_phrases, qualifies
 from .text import content_words, sentence_spans, surnames
 from .types import Passage
 
@@ -27,8 +24,6 @@ CONTEXT_SHARE = 0.95  # share of the previous sentence's match a typed answer se
 TYPE_RATIO = 0.7  # a typed sentence must match the question this close to the best sentence ...
 TYPED_MATCH = 0.55  # ... and be about the question on its own (cosine or combined score)
 COUNTED_SHARE = 0.5  # IDF share of the counted thing's words ("Israeli tourists") a counting answer must hold
-UNKNOWN_NAMES = True  # refuse a question naming something no document names ("OurCrowd")
-NAME_LIKENESS = 0.8  # difflib ratio at which a question's name counts as a spelling of a document's word
 QUALIFIER_MATCH = 0.6  # cosine of "first stage" to the question's "first phase" that counts as the same qualifier
 
 
@@ -212,32 +207,3 @@ def qualified(analysis: Analysis, sentence: Sentence) -> bool:
     the word it qualifies there (see `question.qualifies`) or to one of like meaning (see
     `score_sentences`: "the first stage" for "the first phase")."""
     return sentence.qualifier_match or all(qualifies(q, h, sentence.text) for q, h in analysis.qualifier_pairs)
-
-
-def fold(word: str) -> str:
-    """A word without its diacritics ("erdoğan" -> "erdogan", "türkiye" -> "turkiye")."""
-    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
-
-
-def unknown_names(question: str, vocabulary: Collection[str]) -> list[str]:
-    """The question's names (capitalised words past the first; see `question.specific_words`)
-    that no indexed document uses in any spelling close to it: the documents cannot tell what
-    OurCrowd committed if they never name OurCrowd. `vocabulary` holds the documents' content
-    words without diacritics (`fold`). A name counts as known when it, or each part of a
-    hyphenated one ("Armenian-made"), is there, or a word at difflib ratio NAME_LIKENESS or more
-    ("Pashinian" for "Pashinyan"). Left out: digits (a question may name a year to bound it),
-    demonyms and acronyms (the documents may say "Iberian" for "Spanish", spell out "PACE")."""
-    question = fold(question)  # "Härbour" typed with a combining mark is one word, "Harbour"
-    out = []
-    acronyms = set(content_words(" ".join(re.findall(r"\b[A-Z]{2,6}s?\b", question))))
-    for w in dict.fromkeys(specific_words(question)):
-        name = fold(w)
-        if (not name.isalpha() and "-" not in name) or name in DEMONYMS or name in acronyms:
-            continue  # a demonym or acronym may be a place or body the documents name in full
-        if name in vocabulary or all(p in vocabulary for p in name.split("-") if p):
-            continue
-        if len(name) >= 4 and difflib.get_close_matches(name, vocabulary, n=1, cutoff=NAME_LIKENESS):
-            continue
-        shown = re.search(rf"\b{re.escape(w)}[\w’'-]*", question, re.IGNORECASE)  # as the question spells it
-        out.append(shown.group(0) if shown else w)
-    return out

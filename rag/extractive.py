@@ -12,7 +12,7 @@ from typing import Iterator, Sequence
 
 from .evidence import TYPE_BONUS, TYPE_RATIO, Sentence, author_sentence, qualified
 from .generation import REFUSAL, Turn, condense_by_rule
-from .question import Analysis, Expects, analyse, asks_author, enumerated, specific_words
+from .question import Analysis, Expects, analyse, asks_author, enumerated
 from .text import content_words, list_position, named_authors, strip_footnote
 from .types import Passage
 
@@ -115,6 +115,15 @@ class ExtractiveGenerator:
             return
         for i, s in enumerate(chosen):
             yield ("" if i == 0 else " ") + strip_footnote(" ".join(s.text.split())) + f" [{s.passage + 1}]"
+
+
+_SPECIFIC = re.compile(r"(?<!^)(?<![.?!]\s)\b(?:[A-Z][\w’'-]+|\d[\d,.]*)")
+
+
+def specific_words(question: str) -> list[str]:
+    """The question's names and numbers (capitalised words past the first, digits): the facts
+    an answer must mention, unlike its generic words."""
+    return [w for m in _SPECIFIC.finditer(question) for w in content_words(m.group(0))]
 
 
 def is_heading(text: str) -> bool:

@@ -17,7 +17,7 @@ from .config import Settings
 from .documents import Skipped, list_files, load_folder, read_document
 from .embedding import Embedder, get_embedder
 from .errors import BackendError, DocumentError, IndexNotFoundError, QuestionError
-from .evidence import UNKNOWN_NAMES, Sentence, answerable, evidence_strength, fold, score_sentences, unknown_names
+from .evidence import Sentence, answerable, evidence_strength, score_sentences
 from .generation import REFUSAL, Generator, Turn, get_generator
 from .question import analyse, subqueries
 from .retrieval import Mode, Retriever
@@ -67,7 +67,6 @@ class Index:
         self.generation = snap.generation
         self.retriever = Retriever(store, embedder, self.chunks, rrf_k=settings.rrf_k)
         self.idf = self.retriever.idf
-        self.vocabulary = frozenset(fold(w) for w in self.idf)  # for names the documents never use
         self._docs: dict[str, tuple[tuple[int, int], Document | None]] = {}
         self._generators: dict[str, Generator] = {}
         self.report: BuildReport | None = None
@@ -283,13 +282,9 @@ class Index:
         timings["evidence"] = time.perf_counter() - t
         base: dict[str, object] = dict(question=q, passages=passages, generator=name,
                     standalone_question=standalone if standalone != q else None)
-        # too little evidence, a name the documents never use, or no sentence holding the kind of
-        # answer asked for ("how many": a number)
-        unknown = unknown_names(standalone, self.vocabulary) if UNKNOWN_NAMES else []
-        if strength < self.settings.refusal_threshold or unknown or not answerable(analysis, sentences, passages):
-            if strength >= self.settings.refusal_threshold and unknown:
-                base["notice"] = f"The documents never mention {', '.join(unknown)}."
-            elif strength >= self.settings.refusal_threshold:  # on topic, but the asked detail is missing
+        # too little evidence, or none holding the kind of answer asked for ("how many": a number)
+        if strength < self.settings.refusal_threshold or not answerable(analysis, sentences, passages):
+            if strength >= self.settings.refusal_threshold:  # on topic, but the asked detail is missing
                 base["notice"] = (f"The passages closest to this question do not give the {analysis.expects} "
                                   "it asks for.")
             yield REFUSAL

@@ -143,15 +143,6 @@ def compared(question: str) -> list[str]:
     return []
 
 
-_SPECIFIC = re.compile(r"(?<!^)(?<![.?!]\s)\b(?:[A-Z][\w’'-]+|\d[\d,.]*)")
-
-
-def specific_words(question: str) -> list[str]:
-    """The question's names and numbers (capitalised words past the first, digits): the facts
-    an answer must mention, unlike its generic words."""
-    return [w for m in _SPECIFIC.finditer(question) for w in content_words(m.group(0))]
-
-
 _AUTHOR_Q = re.compile(
     r"\bwho\s+(?:wrote|writes|authored|penned)\b|\bauthors?\s+of\b|\bwritten\s+by\b|\bwhose\b|\bby whom\b"
     r"|\bwho\s+(?:is|are|was|were)\s+(?:the\s+)?(?:author|writer)s?\b",
@@ -429,15 +420,6 @@ def has_answer(kind: Expects | None, asked: frozenset[str], sentence: str) -> bo
 PERSON_NAMES = True  # a "who" answer must hold a person's name (two capitalised words), not any name
 _NAME_WORD = r"(?:O[’']\w+|[A-Z][a-zà-ÿ’']+(?:-[A-Z]?[a-zà-ÿ’']+)*|[A-Z]\.)"
 _FULL_NAME = re.compile(rf"\b{_NAME_WORD}(?:\s+(?:de|da|van|von|al-|bin|ben|le|la)?\s*{_NAME_WORD})+")
-# demonyms: "French Polynesian", "New Caledonian" movements are no one's name; a question's "Spanish
-# project" may be the documents' "Iberian" one
-DEMONYMS = frozenset(
-    """american british english french german italian spanish dutch polish czech slovak hungarian romanian bulgarian
-    greek turkish russian ukrainian belarusian georgian armenian azerbaijani azeri iranian persian israeli jewish arab
-    arabic palestinian syrian iraqi lebanese egyptian saudi emirati qatari pakistani afghan indian chinese japanese
-    korean kazakh uzbek turkmen tajik kyrgyz mongolian soviet western eastern corsican polynesian caledonian kanak
-    algerian moroccan african asian caucasian balkan baltic nordic muslim catholic orthodox""".split()
-)
 # words that end or start the names of places, bodies and things, not people
 _NOT_PEOPLE = frozenset(
     """union republic states kingdom nations sea ocean east west north south central caucasus asia europe america
@@ -447,7 +429,13 @@ _NOT_PEOPLE = frozenset(
     compass partnership community village city region province airport port strait gulf new united european middle
     black caspian great first second day government state security foreign defense defence interior national
     international federation alliance bloc pact program programme plan project""".split()
-) | DEMONYMS
+) | frozenset(  # demonyms: "French Polynesian", "New Caledonian" independence movements are no one's name
+    """american british english french german italian spanish dutch polish czech slovak hungarian romanian bulgarian
+    greek turkish russian ukrainian belarusian georgian armenian azerbaijani azeri iranian persian israeli jewish arab
+    arabic palestinian syrian iraqi lebanese egyptian saudi emirati qatari pakistani afghan indian chinese japanese
+    korean kazakh uzbek turkmen tajik kyrgyz mongolian soviet western eastern corsican polynesian caledonian kanak
+    algerian moroccan african asian caucasian balkan baltic nordic muslim catholic orthodox""".split()
+)
 _OPENERS = frozenset("while although though however meanwhile thus yet since because unlike like despite following "
                      "during according given moreover furthermore indeed instead still".split())
 _TITLES = frozenset("president minister prime secretary ambassador mr mrs ms dr general deputy speaker".split())

@@ -6,7 +6,6 @@ is not the exact text of its file.
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import shutil
@@ -172,13 +171,9 @@ needs_small_llm = pytest.mark.skipif(not SMALL_LLM_AVAILABLE, reason=SMALL_LLM_M
 @needs_small_llm
 @pytest.mark.parametrize("question", [INJECTION, INJECTIONS["fake conversation"]], ids=["system prompt", "fake turn"])
 def test_a_real_model_gets_bad_questions_without_a_crash_or_a_false_citation(
-    corpus: tuple[Path, Path], small_llm_server: LocalServer, question: str,  # noqa: F811
-    monkeypatch: pytest.MonkeyPatch,
+    corpus: tuple[Path, Path], small_llm_server: LocalServer, question: str  # noqa: F811
 ) -> None:
     docs, persist = corpus
-    # the gates that refuse before the model are off, so that the model itself gets the injection
-    # (its "Question:" and "Answer:" are words the small corpus never uses)
-    monkeypatch.setattr(importlib.import_module("rag.index"), "UNKNOWN_NAMES", False)
     index = Index.open(Settings(docs_dir=str(docs), persist_dir=str(persist), generator="openai",
                                 openai_base_url=small_llm_server.base_url, model=small_llm_server.model,
                                 refusal_threshold=0.0, top_k=3, context_tokens=400, max_new_tokens=40,
