@@ -20,8 +20,9 @@ Expects = Literal["number", "share", "money", "day", "date", "time", "person", "
 # "what did the company offer" asks for an action, "what is the name of" for a name
 _AUX = r"(?!(?:did|does|do|has|have|had|can|could|will|would)\b)"
 # "on what (exact) date / which day": a day of a month; "what year / month": any date
-_DAY_Q = re.compile(r"\b(?:what|which)\s+(?:(?:exact|precise|specific|actual)\s+)?(?:date|day)\b", re.IGNORECASE)
-_DATE_Q = re.compile(r"\b(?:what|which)\s+(?:(?:exact|precise|specific|actual)\s+)?(?:year|month)\b", re.IGNORECASE)
+_WHICH_EXACT = r"\b(?:what|which)\s+(?:(?:exact|precise|specific|actual)\s+)?"
+_DAY_Q = re.compile(_WHICH_EXACT + r"(?:date|day)\b", re.IGNORECASE)
+_DATE_Q = re.compile(_WHICH_EXACT + r"(?:year|month)\b", re.IGNORECASE)
 _TIME_Q = re.compile(r"^\s*(?:and\s+)?(?:since\s+)?when\b", re.IGNORECASE)  # a date, a time, "every two hours"
 _MONEY_Q = re.compile(
     r"\b(?:how much (?:money|did \w+(?: \w+){0,3} (?:spend|pay|invest|cost))|(?:monetary|dollar|euro|total)?"
@@ -420,6 +421,14 @@ def has_answer(kind: Expects | None, asked: frozenset[str], sentence: str) -> bo
 PERSON_NAMES = True  # a "who" answer must hold a person's name (two capitalised words), not any name
 _NAME_WORD = r"(?:O[’']\w+|[A-Z][a-zà-ÿ’']+(?:-[A-Z]?[a-zà-ÿ’']+)*|[A-Z]\.)"
 _FULL_NAME = re.compile(rf"\b{_NAME_WORD}(?:\s+(?:de|da|van|von|al-|bin|ben|le|la)?\s*{_NAME_WORD})+")
+# demonyms: "French Polynesian", "New Caledonian" independence movements are no one's name
+_DEMONYMS = frozenset(
+    """american british english french german italian spanish dutch polish czech slovak hungarian romanian bulgarian
+    greek turkish russian ukrainian belarusian georgian armenian azerbaijani azeri iranian persian israeli jewish arab
+    arabic palestinian syrian iraqi lebanese egyptian saudi emirati qatari pakistani afghan indian chinese japanese
+    korean kazakh uzbek turkmen tajik kyrgyz mongolian soviet western eastern corsican polynesian caledonian kanak
+    algerian moroccan african asian caucasian balkan baltic nordic muslim catholic orthodox""".split()
+)
 # words that end or start the names of places, bodies and things, not people
 _NOT_PEOPLE = frozenset(
     """union republic states kingdom nations sea ocean east west north south central caucasus asia europe america
@@ -429,13 +438,7 @@ _NOT_PEOPLE = frozenset(
     compass partnership community village city region province airport port strait gulf new united european middle
     black caspian great first second day government state security foreign defense defence interior national
     international federation alliance bloc pact program programme plan project""".split()
-) | frozenset(  # demonyms: "French Polynesian", "New Caledonian" independence movements are no one's name
-    """american british english french german italian spanish dutch polish czech slovak hungarian romanian bulgarian
-    greek turkish russian ukrainian belarusian georgian armenian azerbaijani azeri iranian persian israeli jewish arab
-    arabic palestinian syrian iraqi lebanese egyptian saudi emirati qatari pakistani afghan indian chinese japanese
-    korean kazakh uzbek turkmen tajik kyrgyz mongolian soviet western eastern corsican polynesian caledonian kanak
-    algerian moroccan african asian caucasian balkan baltic nordic muslim catholic orthodox""".split()
-)
+) | _DEMONYMS
 _OPENERS = frozenset("while although though however meanwhile thus yet since because unlike like despite following "
                      "during according given moreover furthermore indeed instead still".split())
 _TITLES = frozenset("president minister prime secretary ambassador mr mrs ms dr general deputy speaker".split())
