@@ -217,8 +217,8 @@ COVERAGE_POOL = 15
 ENUMERATION = True
 NAMED_AUTHORS = 2  # a question naming this many section authors or more gets each one's best chunk in the top k
 ENUM_WINDOW = 12  # chunks after an enumeration's opening searched for its further items (~1.2k tokens)
-EXTRA_CHUNKS = 6  # neighbours merged into the top-k passages (small chunks, wider context)
-MAX_MERGED = 4
+EXTRA_CHUNKS = 9  # neighbours merged into the top-k passages (small chunks, wider context)
+MAX_MERGED = 6
 
 
 def _summed(lists: Sequence[Sequence[tuple[int, float]]]) -> list[tuple[int, float]]:
