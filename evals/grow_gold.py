@@ -15,24 +15,22 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from evals.check_gold import DEFAULT_GOLD, DEFAULT_SEEDS, check_gold, load_gold, locate
+from evals.check_gold import DEFAULT_GOLD, DEFAULT_SEEDS, _read_seeds, check_gold, load_gold, locate
+from evals.metrics import Span, overlap
 from rag.config import Settings
 from rag.embedding import get_embedder
 
 MAX_COSINE = 0.8
 
 
-def _spans(item: dict[str, Any], seeds: dict[str, str]) -> list[tuple[str, int, int]]:
-    return [(ev["file"], *locate(ev["quote"], seeds[ev["file"]])) for ev in item["evidence"]]
-
-
-def _overlap(a: tuple[str, int, int], b: tuple[str, int, int]) -> bool:
-    return a[0] == b[0] and a[1] < b[2] and b[1] < a[2]
+def _spans(item: dict[str, Any], seeds: dict[str, str]) -> list[Span]:
+    return [Span(ev["file"], *locate(ev["quote"], seeds[ev["file"]])) for ev in item["evidence"]]
 
 
 def select(new: list[dict[str, Any]], old: list[dict[str, Any]], seeds: dict[str, str],
@@ -55,7 +53,7 @@ def select(new: list[dict[str, Any]], old: list[dict[str, Any]], seeds: dict[str
             dropped.append(f"{item['id']}: question near another new item")
             continue
         spans = _spans(item, seeds)
-        if spans and all(any(_overlap(s, o) for o in old_spans) for s in spans):
+        if spans and all(any(overlap(s, o) for o in old_spans) for s in spans):
             dropped.append(f"{item['id']}: every quote overlaps existing evidence")
             continue
         kept.append(item)
@@ -71,22 +69,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-cosine", type=float, default=MAX_COSINE)
     ap.add_argument("--write", action="store_true", help="append the kept items to the gold file")
     args = ap.parse_args(argv)
-    seeds = {p.name: p.read_text(encoding="utf-8") for p in args.seeds.iterdir() if p.is_file()}
+    seeds = _read_seeds(args.seeds)
     old = load_gold(args.gold)
     new = load_gold(args.new)
     kept, dropped = select(new, old, seeds, args.max_cosine)
     last = max(int(o["id"].lstrip("g")) for o in old if o["id"].lstrip("g").isdigit())
     for n, item in enumerate(kept, start=last + 1):
-        item["source_id"], item["id"], item["split"] = item["id"], f"g{n:03d}", "dev"
+        item["id"], item["split"] = f"g{n:03d}", "dev"
     print("\n".join(f"dropped {d}" for d in dropped))
-    by_type: dict[str, int] = {}
-    for item in kept:
-        by_type[item["type"]] = by_type.get(item["type"], 0) + 1
-    print(f"kept {len(kept)} of {len(new)}: {by_type}")
+    print(f"kept {len(kept)} of {len(new)}: {dict(Counter(item['type'] for item in kept))}")
     if args.write and kept:
         with args.gold.open("a", encoding="utf-8") as fh:
             for item in kept:
-                item.pop("source_id")
                 fh.write(json.dumps(item, ensure_ascii=False) + "\n")
         problems = check_gold(args.gold, args.seeds)
         print("\n".join(problems) or f"{args.gold}: OK")
