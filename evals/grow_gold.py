@@ -43,18 +43,19 @@ def select(new: list[dict[str, Any]], old: list[dict[str, Any]], seeds: dict[str
     kept: list[dict[str, Any]] = []
     kept_vecs: list[np.ndarray] = []
     dropped: list[str] = []
-    for item, vec in zip(new, new_vecs):
+    for n, (item, vec) in enumerate(zip(new, new_vecs), start=1):
+        name = item.get("id") or f"new item {n}"  # a writer's items may come without ids
         sims = old_vecs @ vec
         near = int(np.argmax(sims)) if len(sims) else -1
         if near >= 0 and sims[near] > max_cosine:
-            dropped.append(f"{item['id']}: question near {old[near]['id']} (cosine {sims[near]:.2f})")
+            dropped.append(f"{name}: question near {old[near]['id']} (cosine {sims[near]:.2f})")
             continue
         if kept_vecs and max(float(v @ vec) for v in kept_vecs) > max_cosine:
-            dropped.append(f"{item['id']}: question near another new item")
+            dropped.append(f"{name}: question near another new item")
             continue
         spans = _spans(item, seeds)
         if spans and all(any(overlap(s, o) for o in old_spans) for s in spans):
-            dropped.append(f"{item['id']}: every quote overlaps existing evidence")
+            dropped.append(f"{name}: every quote overlaps existing evidence")
             continue
         kept.append(item)
         kept_vecs.append(vec)
@@ -74,8 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     new = load_gold(args.new)
     kept, dropped = select(new, old, seeds, args.max_cosine)
     last = max(int(o["id"].lstrip("g")) for o in old if o["id"].lstrip("g").isdigit())
-    for n, item in enumerate(kept, start=last + 1):
-        item["id"], item["split"] = f"g{n:03d}", "dev"
+    kept = [{"id": f"g{n:03d}", **{k: v for k, v in item.items() if k not in ("id", "split")}, "split": "dev"}
+            for n, item in enumerate(kept, start=last + 1)]  # the gold file's key order: id first
     print("\n".join(f"dropped {d}" for d in dropped))
     print(f"kept {len(kept)} of {len(new)}: {dict(Counter(item['type'] for item in kept))}")
     if args.write and kept:

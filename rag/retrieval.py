@@ -81,6 +81,9 @@ class Retriever:
             ranked = _summed(lists)
             if COVERAGE:
                 ranked = self._coverage(question, ranked)
+            if LEXICAL_PIN is not None and (best := self.lexical(question, 1, files)):
+                fused = dict(ranked)  # the pinned chunk keeps its fused score (not its BM25 one)
+                ranked = _pin(ranked, [(best[0][0], fused.get(best[0][0], 0.0))], k, at=min(LEXICAL_PIN, k - 1))
             if NAMED_AUTHORS and len(named := self._named_authors(question, files)) >= NAMED_AUTHORS:
                 ranked = _pin(ranked, self._author_bests(question, named, candidates), k)
             if ENUMERATION and (count := list_asked(question)) > 1:
@@ -215,6 +218,9 @@ class Retriever:
 COVERAGE = 0.2  # weight of the question words a chunk adds (0: rank by fused score alone)
 COVERAGE_POOL = 15
 ENUMERATION = True
+# the whole question's best BM25 chunk is put in the top k (at this 0-based position, None: off):
+# summed over the question and its parts, ranks can bury the one chunk holding its exact words
+LEXICAL_PIN: int | None = 4
 NAMED_AUTHORS = 2  # a question naming this many section authors or more gets each one's best chunk in the top k
 ENUM_WINDOW = 12  # chunks after an enumeration's opening searched for its further items (~1.2k tokens)
 EXTRA_CHUNKS = 9  # neighbours merged into the top-k passages (small chunks, wider context)
@@ -232,15 +238,16 @@ def _summed(lists: Sequence[Sequence[tuple[int, float]]]) -> list[tuple[int, flo
     return sorted(total.items(), key=lambda kv: -kv[1])
 
 
-def _pin(ranked: Sequence[tuple[int, float]], picks: Sequence[tuple[int, float]], k: int) -> list[tuple[int, float]]:
-    """The ranking with each pick not already in its top k moved to just after the best chunk
-    (the first pick second, the next third, ...)."""
+def _pin(ranked: Sequence[tuple[int, float]], picks: Sequence[tuple[int, float]], k: int,
+         at: int = 1) -> list[tuple[int, float]]:
+    """The ranking with each pick not already in its top k moved to position `at` (0-based; by
+    default just after the best chunk), the next pick after it, ..."""
     out = list(ranked)
     for n, pick in enumerate(picks):
         if any(i == pick[0] for i, _ in out[:k]):
             continue
         out = [x for x in out if x[0] != pick[0]]
-        out.insert(min(1 + n, len(out)), pick)
+        out.insert(min(at + n, len(out)), pick)
     return out
 
 

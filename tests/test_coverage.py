@@ -41,6 +41,7 @@ def harbour(tmp_path_factory: pytest.TempPathFactory) -> Index:
 def _has_keeper(index: Index, weight: float, monkeypatch: pytest.MonkeyPatch) -> bool:
     monkeypatch.setattr(retrieval, "COVERAGE", weight)
     monkeypatch.setattr(retrieval, "EXTRA_CHUNKS", 0)  # one chunk per passage: slots are what is tested
+    monkeypatch.setattr(retrieval, "LEXICAL_PIN", None)  # which here would pin the keeper by itself
     return any(KEEPER in " ".join(p.text.split()) for p in index.retrieve(QUESTION, k=2))
 
 

@@ -27,6 +27,31 @@ def test_pin_moves_picks_behind_the_best_unless_already_in_the_top_k() -> None:
     assert _pin(ranked, [(1, 0.5)], k=5) == ranked
 
 
+def test_pin_at_a_position() -> None:
+    ranked = [(i, 1.0 / (i + 1)) for i in range(10)]
+    assert [i for i, _ in _pin(ranked, [(8, 0.1)], k=5, at=4)][:6] == [0, 1, 2, 3, 8, 4]
+
+
+def test_the_whole_questions_best_bm25_chunk_is_kept_in_the_top_k(
+    seeds_index: Index, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Summed over a question and its parts, ranks can bury the one chunk that holds the
+    question's exact words; here the summed ranking is made to put it last."""
+    question = "What did Elnur Mammadov tweet about landmines, and what should be done on the Lachin road?"
+    best = seeds_index.retriever.lexical(question, 1)[0][0]
+    summed = retrieval._summed
+    monkeypatch.setattr(retrieval, "_summed", lambda lists: [x for x in summed(lists) if x[0] != best] + [
+        x for x in summed(lists) if x[0] == best])
+    chunk_id = seeds_index.retriever.chunks[best].id
+
+    def retrieved() -> bool:
+        return any(chunk_id in p.chunk_id.split(",") for p in seeds_index.retrieve(question, k=5))
+
+    assert retrieved()
+    monkeypatch.setattr(retrieval, "LEXICAL_PIN", None)
+    assert not retrieved()
+
+
 def test_named_authors_are_found_by_surname_in_question_order() -> None:
     authors = ["Maxime Gauin", "Gulshan Pashayeva", "Narek Minasyan (RCSP)",
                "Tamilla Mammadova, Aynur Rahimli, and Parviz Sunatulloev"]

@@ -43,3 +43,16 @@ def test_near_duplicates_dropped_fresh_item_appended(tmp_path: Path, capsys) -> 
     assert [i["id"] for i in items] == ["g001", "g002"]
     assert items[1]["question"].startswith("How many hectares") and items[1]["split"] == "dev"
     assert "source_id" not in items[1]
+
+
+def test_drafts_without_ids_are_named_by_position_and_kept_id_first(tmp_path: Path, capsys) -> None:
+    gold = _write(tmp_path / "gold.jsonl", [
+        _item("g007", "Which Bulgarian arms makers did Azerbaijan try to invest in?", QUOTE)])
+    drafts = [{k: v for k, v in _item("", q, None).items() if k not in ("id", "split")} for q in (
+        "Which Bulgarian arms makers did Azerbaijan try to invest in?",
+        "How many hectares of vineyards does the Zangilan district plan to plant?")]
+    new = _write(tmp_path / "new.jsonl", drafts)
+    assert main([str(new), "--gold", str(gold), "--seeds", str(SEEDS), "--write"]) == 0
+    assert "dropped new item 1: question near g007" in capsys.readouterr().out
+    added = json.loads(gold.read_text(encoding="utf-8").splitlines()[-1])
+    assert list(added)[0] == "id" and added["id"] == "g008" and added["split"] == "dev"
