@@ -69,9 +69,9 @@ class Retriever:
         self, question: str, k: int = 5, candidates: int = 40, files: Sequence[str] = (), mode: Mode = "hybrid"
     ) -> list[Passage]:
         """Top-k passages; hybrid fuses dense and BM25 ranks of the question and of its parts
-        (a multi-part question is split into sub-questions) by reciprocal rank, and puts the
-        best chunk of each author the question names ("How do Pashayeva and Gauin differ?")
-        into the top k."""
+        (a multi-part question is split into sub-questions) by reciprocal rank, keeps the whole
+        question's best BM25 chunk in the top k, and puts the best chunk of each author the
+        question names ("How do Pashayeva and Gauin differ?") into the top k."""
         if mode == "dense":
             ranked = self.dense(question, k, files)
         elif mode == "bm25":
