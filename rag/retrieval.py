@@ -77,13 +77,16 @@ class Retriever:
         elif mode == "bm25":
             ranked = self.lexical(question, k, files)
         else:
-            lists = [self._fuse(q, candidates, files) for q in [question, *subqueries(question)]]
+            bm25_hits = self.lexical(question, candidates, files)  # the whole question's BM25 list, used twice
+            lists = [self._fuse(question, candidates, files, bm25_hits),
+                     *(self._fuse(q, candidates, files) for q in subqueries(question))]
             ranked = _summed(lists)
             if COVERAGE:
                 ranked = self._coverage(question, ranked)
-            if LEXICAL_PIN is not None and (best := self.lexical(question, 1, files)):
-                fused = dict(ranked)  # the pinned chunk keeps its fused score (not its BM25 one)
-                ranked = _pin(ranked, [(best[0][0], fused.get(best[0][0], 0.0))], k, at=min(LEXICAL_PIN, k - 1))
+            if LEXICAL_PIN is not None and bm25_hits:
+                top = bm25_hits[0][0]  # pinned with its fused score, not its BM25 one
+                score = next((sc for i, sc in ranked if i == top), 0.0)
+                ranked = _pin(ranked, [(top, score)], k, at=min(LEXICAL_PIN, k - 1))
             if NAMED_AUTHORS and len(named := self._named_authors(question, files)) >= NAMED_AUTHORS:
                 ranked = _pin(ranked, self._author_bests(question, named, candidates), k)
             if ENUMERATION and (count := list_asked(question)) > 1:
@@ -207,9 +210,13 @@ class Retriever:
             j += 1
         return list(ranked)
 
-    def _fuse(self, question: str, candidates: int, files: Sequence[str]) -> list[tuple[int, float]]:
+    def _fuse(self, question: str, candidates: int, files: Sequence[str],
+              lexical: Sequence[tuple[int, float]] | None = None) -> list[tuple[int, float]]:
+        """Dense and BM25 lists fused by reciprocal rank (`lexical`: the BM25 list, when already made)."""
         fused: dict[int, float] = {}
-        for hits in (self.dense(question, candidates, files), self.lexical(question, candidates, files)):
+        if lexical is None:
+            lexical = self.lexical(question, candidates, files)
+        for hits in (self.dense(question, candidates, files), lexical):
             for rank, (i, _) in enumerate(hits):
                 fused[i] = fused.get(i, 0.0) + 1.0 / (self.rrf_k + rank + 1)
         return sorted(fused.items(), key=lambda kv: -kv[1])

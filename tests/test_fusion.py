@@ -40,8 +40,7 @@ def test_the_whole_questions_best_bm25_chunk_is_kept_in_the_top_k(
     question = "What did Elnur Mammadov tweet about landmines, and what should be done on the Lachin road?"
     best = seeds_index.retriever.lexical(question, 1)[0][0]
     summed = retrieval._summed
-    monkeypatch.setattr(retrieval, "_summed", lambda lists: [x for x in summed(lists) if x[0] != best] + [
-        x for x in summed(lists) if x[0] == best])
+    monkeypatch.setattr(retrieval, "_summed", lambda lists: sorted(summed(lists), key=lambda x: x[0] == best))
     chunk_id = seeds_index.retriever.chunks[best].id
 
     def retrieved() -> bool:
