@@ -212,6 +212,9 @@ def markdown(data: Record, meta: Record, pngs: Sequence[str]) -> str:
         "Time per system: " + ", ".join(
             f"{n} {s['seconds']:.0f} s (index {s['build'].get('seconds', {}).get('total', 0):.0f} s)"
             for n, s in data["systems"].items()) + ".",
+        *([f"Left out, their evidence not found in the documents (--skip-invalid): "
+           + ", ".join(f"{i} ({why})" for i, why in meta["skipped_items"].items()) + "."]
+          if meta.get("skipped_items") else []),
         "", "Definitions and how to read this: evals/README.md. Everything is in report.json.",
         "", "## Retrieval", "hit_all, hit_any and MRR over answerable items; tokens = mean context tokens per item "
         "(all items). dense and bm25 use the internal retriever modes (ablation); hybrid is index.retrieve.",

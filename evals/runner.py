@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from evals import metrics as M
-from evals.check_gold import load_gold, locate
+from evals.check_gold import load_gold, locate_loose
 from rag import Answer, Index, Settings
 from rag.citations import parse_claims
 from rag.documents import iter_files, read_document
@@ -83,7 +83,10 @@ def load_items(gold: Path, split: str | None, limit: int | None = None) -> list[
     (a held-out set is one split, with or without a "split" field). A split the file does not
     have is a ConfigError naming the ones it has. An item without a "type" is typed
     "unanswerable" when it has no evidence, else "untyped"."""
-    raw = load_gold(gold)
+    try:
+        raw = load_gold(gold)
+    except ValueError as exc:  # a line that is not a JSON object: its number and the parser's reason
+        raise ConfigError(f"{exc}; expected one JSON object per line (see evals/README.md)") from exc
     for n, item in enumerate(raw, 1):
         missing = [k for k in ("question", "evidence") if k not in item]
         if missing:
@@ -116,7 +119,7 @@ def resolve_split(raw: Sequence[Record], split: str | None, gold: Path | str = "
 
 
 def gold_spans(item: Record, raws: RawFiles) -> list[M.Span]:
-    """The item's evidence quotes located in the original files."""
+    """The item's evidence quotes located in the original files (see `check_items`)."""
     spans = []
     for ev in item["evidence"]:
         raw = raws.get(ev["file"])
@@ -125,8 +128,35 @@ def gold_spans(item: Record, raws: RawFiles) -> list[M.Span]:
                 f"gold item {item['id']} cites {ev['file']}, which is not in {raws.root}: "
                 "evaluate against the folder the gold set was written for (--docs)"
             )
-        spans.append(M.Span(ev["file"], *locate(ev["quote"], raw)))
+        spans.append(M.Span(ev["file"], *locate_loose(ev["quote"], raw)))
     return spans
+
+
+def check_items(items: Sequence[Record], raws: RawFiles) -> dict[str, str]:
+    """Gold items whose evidence cannot be scored, by id, each with what is wrong: evidence
+    that is not a list of {file, quote}, a file missing from the docs folder or unreadable, a
+    quote not found in its file (after `locate_loose`). Run before any index is built, so a
+    bad gold file fails in a second, not after the indexing."""
+    bad: dict[str, str] = {}
+    for item in items:
+        evidence = item.get("evidence")
+        if not isinstance(evidence, list):
+            bad[str(item["id"])] = f"evidence is {type(evidence).__name__}, expected a list of {{file, quote}}"
+            continue
+        for n, ev in enumerate(evidence, 1):
+            if not isinstance(ev, dict) or not isinstance(ev.get("file"), str) or not isinstance(ev.get("quote"), str):
+                problem = f"evidence {n} is {json.dumps(ev)[:80]}, expected {{\"file\": ..., \"quote\": ...}}"
+            elif (raw := raws.get(ev["file"])) is None:
+                problem = f"evidence {n} cites {ev['file']}, which is not a readable file of {raws.root}"
+            else:
+                try:
+                    locate_loose(ev["quote"], raw)
+                    continue
+                except ValueError:
+                    problem = f"evidence {n}: quote not found in {ev['file']}: {ev['quote'][:70]!r}"
+            bad[str(item["id"])] = problem
+            break
+    return bad
 
 
 def index_dir(root: Path, s: Settings) -> Path:

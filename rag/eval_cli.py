@@ -2,6 +2,7 @@
 
     rag eval [--gold FILE] [--split dev|test|all|NAME] [--generator NAME] [--k N]
              [--compare CONFIG ...] [--out DIR] [--no-baseline] [--limit N] [--judge [BACKEND]]
+             [--skip-invalid]
 
 A CONFIG is a JSON file of Settings fields or inline KEY=VALUE[,KEY=VALUE...]; each is applied
 on top of the base settings (RAG_* environment, --generator, --k) and evaluated on the same items.
@@ -93,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="report folder (default: evals/reports/<timestamp>)")
     p.add_argument("--no-baseline", action="store_true", help="skip the llama-index default baseline")
     p.add_argument("--limit", type=int, help="only the first N items of the split")
+    p.add_argument("--skip-invalid", action="store_true",
+                   help="leave out gold items whose evidence cannot be located in --docs (default: stop and list them)")
     p.add_argument("--docs", type=Path, default=DEFAULT_DOCS, help="documents the gold set cites (default: seeds)")
     p.add_argument("--index-dir", type=Path, default=DEFAULT_INDEXES,
                    help="where each config's index is kept, keyed by its chunking settings")
@@ -151,10 +154,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         configs.append(runner.Config(name, settings))
     if not args.gold.is_file():
         raise ConfigError(f"gold file {args.gold} not found: pass --gold FILE")
-    args.split = runner.resolve_split(load_gold(args.gold), args.split, args.gold)  # the report records it
     items = runner.load_items(args.gold, args.split, args.limit)
+    args.split = runner.resolve_split(load_gold(args.gold), args.split, args.gold)  # the report records it
     if not items:
         raise ConfigError(f"no {args.split} items in {args.gold}")
+    if bad := runner.check_items(items, runner.RawFiles(args.docs.resolve())):
+        listed = "\n".join(f"  {i}: {why}" for i, why in list(bad.items())[:10])
+        more = f"\n  ... and {len(bad) - 10} more" if len(bad) > 10 else ""
+        if not args.skip_invalid:
+            raise ConfigError(
+                f"{len(bad)} of {len(items)} gold items in {args.gold} cannot be scored against {args.docs}:\n"
+                f"{listed}{more}\nFix: copy each quote verbatim from its file (whitespace, quote marks, "
+                "dashes and case may differ) and name files as in --docs; or pass --skip-invalid to "
+                "leave these items out (the report lists them)")
+        print(f"warning: leaving out {len(bad)} gold items that cannot be scored:\n{listed}{more}", file=sys.stderr)
+        items = [i for i in items if str(i["id"]) not in bad]
+        if not items:
+            raise ConfigError(f"no {args.split} item of {args.gold} can be scored")
     judge = make_judge(base, args.judge) if args.judge else None
     started = time.strftime("%Y%m%d-%H%M%S")
     out = args.out or DEFAULT_REPORTS / started
@@ -164,6 +180,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                           baseline=not args.no_baseline, judge=judge, tick=lambda: bar.update(1),
                           build_progress=_build_bar())
     meta = report.environment(args.gold, vars(args), started)
+    if bad:
+        meta["skipped_items"] = bad
     report.write(out, data, meta)
     print(report.summary_table(data))
     print(f"\nreport: {out / 'report.md'} ({data['seconds']:.0f} s)")

@@ -302,3 +302,51 @@ def test_rag_eval_runs_a_held_out_file_without_a_dev_split(tmp_path: Path) -> No
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert [i["id"] for i in report["items"]] == ["h1"]
     assert report["meta"]["args"]["split"] == "all"
+
+
+def test_locate_loose_forgives_quote_marks_dashes_case_and_hyphenation() -> None:
+    from evals.check_gold import locate_loose
+
+    raw = "It said: “the road has not been blocked” and Russia’s posi-\n tion was equi- distant—as ever."
+    start, end = locate_loose("\"The road has not been blocked\" and Russia's position was equidistant-as ever.", raw)
+    assert (start, end) == (9, len(raw))
+    assert locate_loose("the road", raw) == (10, 18)  # strict match first
+    with pytest.raises(ValueError, match="quote not found"):
+        locate("Russia's position", raw)  # the strict check our own gold set passes
+    with pytest.raises(ValueError, match="quote not found"):
+        locate_loose("the road was blocked", raw)
+
+
+def test_rag_eval_stops_on_unscorable_gold_before_indexing_and_skips_it_on_request(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("The treaty was signed in Moscow in 2022 by both leaders. " * 3, encoding="utf-8")
+    good = {"id": "ok", "question": "Where was the treaty signed?", "answer": "Moscow", "type": "factoid",
+            "evidence": [{"file": "a.txt", "quote": "The treaty was signed in Moscow in 2022"}]}
+    bad = [{**good, "id": "lost", "evidence": [{"file": "a.txt", "quote": "signed in Paris"}]},
+           {**good, "id": "nofile", "evidence": [{"file": "b.txt", "quote": "The treaty"}]},
+           {**good, "id": "shape", "evidence": ["The treaty was signed"]}]
+    gold = tmp_path / "g.jsonl"
+    gold.write_text("".join(json.dumps(i) + "\n" for i in [good, *bad]), encoding="utf-8")
+    indexes = tmp_path / "indexes"
+    args = ["--gold", str(gold), "--docs", str(docs), "--no-baseline", "--index-dir", str(indexes),
+            "--out", str(tmp_path / "r")]
+    with pytest.raises(ConfigError) as err:
+        eval_main(args)
+    msg = str(err.value)
+    assert "3 of 4 gold items" in msg and "--skip-invalid" in msg
+    assert "lost: evidence 1: quote not found in a.txt" in msg
+    assert "nofile: evidence 1 cites b.txt" in msg and "shape: evidence 1 is" in msg
+    assert not indexes.exists()  # failed before any index was built
+    assert eval_main([*args, "--skip-invalid"]) == 0
+    report = json.loads((tmp_path / "r" / "report.json").read_text(encoding="utf-8"))
+    assert [i["id"] for i in report["items"]] == ["ok"]
+    assert set(report["meta"]["skipped_items"]) == {"lost", "nofile", "shape"}
+    assert "Left out, their evidence not found" in (tmp_path / "r" / "report.md").read_text(encoding="utf-8")
+
+
+def test_a_gold_file_that_is_not_json_lines_is_a_config_error(tmp_path: Path) -> None:
+    gold = tmp_path / "g.jsonl"
+    gold.write_text('{"id": "a", "question": "Q?"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"g.jsonl:1: invalid JSON.*one JSON object per line"):
+        eval_main(["--gold", str(gold), "--no-baseline", "--out", str(tmp_path / "r")])
