@@ -150,7 +150,7 @@ def detect_structure(cleaned: Cleaned, stem: str, heading: str | None) -> tuple[
         if essays:
             return essays[0].title, (Section(essays[0].title, essays[0].author, 0, len(clean)),)
         credit = _credit(lines, cleaned.lowercase_words)
-        title = top or (credit[1] if credit else stem)
+        title = top or (credit[1] if credit else None) or _early_title(lines) or stem
         author = _byline(lines, texts, credit[0] if credit else None, cleaned.lowercase_words)
         return title, (Section(title, author, 0, len(clean)),)
 
@@ -184,6 +184,20 @@ def detect_structure(cleaned: Cleaned, stem: str, heading: str | None) -> tuple[
         for k, (start, name, author) in enumerate(found)
     ]
     return title, tuple(s for s in sections if s.end > s.start)
+
+
+def _early_title(lines: list[Line]) -> str | None:
+    """A title printed after a lead paragraph (a web page's teaser, then "Azerbaijan Steps up
+    Hybrid Warfare in Overseas French Territories"): one of the 2nd-4th lines that is
+    title-like, follows a finished sentence and stands alone (a capitalised or blank-separated
+    line after it). None when there is none."""
+    for j in range(1, min(4, len(lines))):
+        t = lines[j].text
+        nxt = lines[j + 1] if j + 1 < len(lines) else None
+        if (_strict_title(t) and SENTENCE_END.search(lines[j - 1].text)
+                and (nxt is None or nxt.blank_before or nxt.text[:1].isupper())):
+            return _norm(t)
+    return None
 
 
 def _credit(lines: list[Line], lowercase_words: frozenset[str]) -> tuple[str, str] | None:

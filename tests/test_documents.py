@@ -194,7 +194,8 @@ def test_simple_documents_have_one_section_with_title_and_author(seeds: dict[str
     assert doc.title == "The war in Ukraine is a test for relations between Azerbaijan and Russia"
     assert doc.sections[0].author == "Fuad Shahbazov"  # from the closing bio
     doc = seeds["002_502a978e92ca49eb.txt"]
-    assert doc.title == "002_502a978e92ca49eb"  # its first line is a paragraph, not a title
+    # its first line is a lead paragraph; the title follows it
+    assert doc.title == "Azerbaijan Steps up Hybrid Warfare in Overseas French Territories"
     assert len(doc.sections) == 1
 
 
@@ -220,7 +221,22 @@ def test_credit_line_counts_only_near_the_end(tmp_path: Path) -> None:
     assert doc.title == "Ferries Across the Caspian" and doc.sections[0].author == "Jane Doe"
     path = _write(tmp_path, "uncredited.txt", _article([]))
     doc = read_document(path, tmp_path)
-    assert doc.title == "uncredited" and doc.sections[0].author is None
+    # no credit: the heading-like second line, after the opening sentence, is the title; no author
+    assert doc.title == "Tapping Slovakia: Diversion of Arms to Ukraine" and doc.sections[0].author is None
+
+
+def test_a_title_after_a_lead_paragraph_but_not_a_heading_further_down(tmp_path: Path) -> None:
+    lead = "Baku and Paris traded accusations again this week, and neither side has backed down."
+    body = "The dispute began over the New Caledonia protests. It has since spread to other territories."
+    doc = read_document(_write(tmp_path, "teaser.txt", f"{lead}\nAzerbaijan Steps up Hybrid Warfare\n{body}\n".encode()),
+                        tmp_path)
+    assert doc.title == "Azerbaijan Steps up Hybrid Warfare"
+    late = "\n".join([lead, body, body, body, "Azerbaijan Steps up Hybrid Warfare", body]) + "\n"
+    doc = read_document(_write(tmp_path, "late.txt", late.encode()), tmp_path)
+    assert doc.title == "late"  # a heading on the fifth line is a section heading, not the title
+    joined = f"{lead}\nAzerbaijan Steps up Hybrid Warfare\nin the territories, says the report.\n"
+    doc = read_document(_write(tmp_path, "joined.txt", joined.encode()), tmp_path)
+    assert doc.title == "joined"  # a line the next one continues in lower case is no title
 
 
 def test_unwrapped_lines_are_paragraphs(seeds: dict[str, Document]) -> None:
