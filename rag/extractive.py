@@ -20,6 +20,9 @@ ENUM_FLOOR = 0.75  # "the three ways ...": further items must score this close t
 LIST_FLOOR = 0.6  # "First, ... Second, ...": the best item of a list in the best sentence's section
 COVER_FLOOR = 0.85  # a sentence added for question words the answer lacks must score this close
 SIDES = True  # each side of a comparison ("How do Western and Russian accounts differ") gets its own sentence
+# a question's name held by this share of the retrieved passages (text or header) is their topic,
+# not a fact the answer lacks: no sentence is added for it ("Erdogan" in every passage of his essay)
+COMMON_SHARE = 1.0
 DUPLICATE = 0.6  # word-set overlap (Jaccard) above which two sentences say the same thing
 _CLOSED = re.compile(r"[.!?…:;\"”’)\]]\d{0,3}$")
 
@@ -95,7 +98,7 @@ class ExtractiveGenerator:
                 if len(chosen) >= min(qa.count, cap) or s.score < ENUM_FLOOR * pool[0].score:
                     break
                 _add(chosen, s)
-        _cover(chosen, pool, qa, cap)
+        _cover(chosen, pool, qa, cap, passages)
         first_rank: dict[int, int] = {}
         for rank, s in enumerate(chosen):
             first_rank.setdefault(s.passage, rank)
@@ -212,13 +215,18 @@ def _add(chosen: list[Sentence], s: Sentence) -> bool:
     return True
 
 
-def _cover(chosen: list[Sentence], pool: Sequence[Sentence], qa: Analysis, cap: int) -> None:
+def _cover(chosen: list[Sentence], pool: Sequence[Sentence], qa: Analysis, cap: int,
+           passages: Sequence[Passage] | None = None) -> None:
     """Add sentences holding question words the chosen ones lack (a date, a name), while one
-    scores within COVER_FLOOR of the best."""
+    scores within COVER_FLOOR of the best; not for a word COMMON_SHARE of the passages hold."""
     if not chosen:
         return
     have = {w for s in chosen for w in content_words(s.text)}
-    missing = {w for w in specific_words(qa.text) if w not in have}
+    common: set[str] = set()
+    if passages and COMMON_SHARE:
+        held = [set(content_words(p.header + " " + p.text)) for p in passages]
+        common = {w for w in specific_words(qa.text) if sum(w in h for h in held) >= COMMON_SHARE * len(held)}
+    missing = {w for w in specific_words(qa.text) if w not in have and w not in common}
     floor = COVER_FLOOR * pool[0].score
     while missing and len(chosen) < cap:
         gains = [(len(missing & set(content_words(s.text))), s) for s in pool if s not in chosen and s.score >= floor]

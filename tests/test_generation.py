@@ -293,6 +293,23 @@ def test_extractive_answers_each_part_of_a_multi_part_question() -> None:
     assert text == "Baku avoided joining the CSTO. [1] Baku insisted on points about transport links. [2]"
 
 
+def test_extractive_adds_a_sentence_for_a_missing_name_unless_every_passage_holds_it() -> None:
+    q = "What did critics in Baku say about the declaration with Moscow?"
+    sents = [
+        Sentence(0, 0, 41, "Critics in Baku said the timing was poor.", 0.8, 0.8),
+        Sentence(1, 0, 38, "Baku and Moscow signed a declaration.", 0.75, 0.75),
+    ]
+    texts = [s.text for s in sents]
+    # "Moscow" is a fact the best sentence lacks: the sentence that holds it is added
+    few = [passage(texts[0], "a.txt"), passage(texts[1], "b.txt"), passage("Ferries cross the Caspian.", "c.txt")]
+    assert generate(ExtractiveGenerator(), q, few, sents) == (
+        "Critics in Baku said the timing was poor. [1] Baku and Moscow signed a declaration. [2]")
+    # every retrieved passage holds it (here in its header): it is the topic, not a missing fact
+    every = [passage(texts[0], "a.txt", section="Moscow and Baku"), passage(texts[1], "b.txt"),
+             passage("Ferries leave Moscow rarely.", "c.txt")]
+    assert generate(ExtractiveGenerator(), q, every, sents) == "Critics in Baku said the timing was poor. [1]"
+
+
 # --- the OpenAI-compatible generator's requests --------------------------------------------
 
 
