@@ -12,7 +12,7 @@ from typing import Iterator, Sequence
 
 from .evidence import TYPE_BONUS, TYPE_RATIO, Sentence, author_sentence, qualified
 from .generation import REFUSAL, Turn, condense_by_rule
-from .question import Analysis, Expects, analyse, asks_author, enumerated
+from .question import Analysis, Expects, analyse, asks_author, enumerated, source_phrases
 from .text import content_words, list_position, named_authors, strip_footnote
 from .types import Passage
 
@@ -23,6 +23,7 @@ SIDES = True  # each side of a comparison ("How do Western and Russian accounts 
 # a question's name held by this share of the retrieved passages (text or header) is their topic,
 # not a fact the answer lacks: no sentence is added for it ("Erdogan" in every passage of his essay)
 COMMON_SHARE = 1.0
+SOURCE_WORDS = True  # nor for the words of a phrase naming the source (`question.source_phrases`)
 DUPLICATE = 0.6  # word-set overlap (Jaccard) above which two sentences say the same thing
 _CLOSED = re.compile(r"[.!?…:;\"”’)\]]\d{0,3}$")
 
@@ -226,6 +227,8 @@ def _cover(chosen: list[Sentence], pool: Sequence[Sentence], qa: Analysis, cap: 
     if passages and COMMON_SHARE:
         held = [set(content_words(p.header + " " + p.text)) for p in passages]
         common = {w for w in specific_words(qa.text) if sum(w in h for h in held) >= COMMON_SHARE * len(held)}
+    if SOURCE_WORDS:  # "according to the ISA analysis": where to look, not a fact to quote
+        common |= {w for phrase in source_phrases(qa.text) for w in content_words(phrase)}
     missing = {w for w in specific_words(qa.text) if w not in have and w not in common}
     floor = COVER_FLOOR * pool[0].score
     while missing and len(chosen) < cap:

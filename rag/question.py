@@ -158,6 +158,24 @@ def asks_author(question: str) -> bool:
     return bool(_AUTHOR_Q.search(question) and _PIECE.search(question))
 
 
+_PIECES = r"(?:essay|article|analysis|paper|piece|report|commentary|study|op-ed|column|account)s?"
+# where a question names its source, not what it asks about: "according to the ISA analysis",
+# "per Maxime Gauin", "as presented by Rahimov", "in the Aghali smart-village essay"
+_SOURCE = re.compile(
+    r"\b(?:according to|per|as (?:presented|described|reported|argued|noted|put|told) (?:by|in))\s+[^,?.;]+"
+    rf"|\b(?:in|from|by|of)\s+(?:the\s+|his\s+|her\s+|their\s+)?[^,?.;]{{0,60}}?\b{_PIECES}\b"
+    rf"|\bthe\s+[^,?.;]{{0,60}}?\b{_PIECES}\b",
+    re.IGNORECASE,
+)
+
+
+def source_phrases(question: str) -> list[str]:
+    """The phrases of a question that name where to look rather than what to find ("according to
+    the ISA analysis", "in the migration essay", "per Gauin"): a sentence holding their names adds
+    no fact to an answer."""
+    return [m.group(0) for m in _SOURCE.finditer(question)]
+
+
 # ordinal and superlative qualifiers: "the first ambassador", "a final peace treaty", "Azerbaijan's
 # largest order" ask for one particular thing (not "put its orders first"); "most" and "least" are
 # left out ("most of the journalists")

@@ -310,6 +310,18 @@ def test_extractive_adds_a_sentence_for_a_missing_name_unless_every_passage_hold
     assert generate(ExtractiveGenerator(), q, every, sents) == "Critics in Baku said the timing was poor. [1]"
 
 
+def test_extractive_adds_no_sentence_for_the_source_a_question_names() -> None:
+    sents = [
+        Sentence(0, 0, 41, "Critics in Baku said the timing was poor.", 0.8, 0.8),
+        Sentence(1, 0, 43, "The ISA analysis covers the Baku protests.", 0.75, 0.75),
+    ]
+    few = [passage(sents[0].text, "a.txt"), passage(sents[1].text, "b.txt"), passage("Ferries cross the Caspian.", "c.txt")]
+    asked = "What did critics in Baku say about the timing of the ISA visit?"  # ISA is part of the fact asked
+    assert generate(ExtractiveGenerator(), asked, few, sents).count("[") == 2
+    sourced = "What did critics in Baku say about the timing, according to the ISA analysis?"
+    assert generate(ExtractiveGenerator(), sourced, few, sents) == "Critics in Baku said the timing was poor. [1]"
+
+
 # --- the OpenAI-compatible generator's requests --------------------------------------------
 
 

@@ -261,3 +261,16 @@ def test_qualifiers_that_say_the_same_count() -> None:
     assert qualifies("newest", "addition", "The latest addition to EU foreign policy is the Compass.")
     assert qualifies("last", "summit", "At its final summit in Yerevan, the CSTO ...")
     assert not qualifies("biggest", "czech", "It is the smallest order of Czech/Slovak artillery.")
+
+
+def test_source_phrases_name_where_to_look_not_what_to_find() -> None:
+    from rag.question import source_phrases
+
+    assert source_phrases("Which firms did Azerbaijan try to buy into, according to the ISA analysis?") == [
+        "according to the ISA analysis"]
+    assert source_phrases("What was the value of the arms sold in 2015, per Maxime Gauin?") == ["per Maxime Gauin"]
+    assert source_phrases("What is the going rate, as reported in the Aghali smart-village essay?") == [
+        "as reported in the Aghali smart-village essay"]
+    assert source_phrases("In Eduard Abrahamyan's ISA analysis, which firms are named?") == [
+        "In Eduard Abrahamyan's ISA analysis"]
+    assert source_phrases("Which member of the French cabinet blamed Azerbaijan for the unrest?") == []
