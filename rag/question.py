@@ -162,7 +162,8 @@ _PIECES = r"(?:essay|article|analysis|paper|piece|report|commentary|study|op-ed|
 # where a question names its source, not what it asks about: "according to the ISA analysis",
 # "per Maxime Gauin", "as presented by Rahimov", "in the Aghali smart-village essay"
 _SOURCE = re.compile(
-    r"\b(?:according to|per|as (?:presented|described|reported|argued|noted|put|told) (?:by|in))\s+[^,?.;]+"
+    r"\b(?:according to|as (?:presented|described|reported|argued|noted|put|told) (?:by|in))\s+[^,?.;]+"
+    r"|\bper\s+(?-i:[A-Z])[^,?.;]*"  # "per Maxime Gauin", not "per year" or "per cent"
     rf"|\b(?:in|from|by|of)\s+(?:the\s+|his\s+|her\s+|their\s+)?[^,?.;]{{0,60}}?\b{_PIECES}\b"
     rf"|\bthe\s+[^,?.;]{{0,60}}?\b{_PIECES}\b",
     re.IGNORECASE,

@@ -274,3 +274,4 @@ def test_source_phrases_name_where_to_look_not_what_to_find() -> None:
     assert source_phrases("In Eduard Abrahamyan's ISA analysis, which firms are named?") == [
         "In Eduard Abrahamyan's ISA analysis"]
     assert source_phrases("Which member of the French cabinet blamed Azerbaijan for the unrest?") == []
+    assert source_phrases("How many tourists came per year in 2019, and what was spent per capita?") == []
