@@ -189,12 +189,13 @@ def detect_structure(cleaned: Cleaned, stem: str, heading: str | None) -> tuple[
 def _early_title(lines: list[Line]) -> str | None:
     """A title printed after a lead paragraph (a web page's teaser, then "Azerbaijan Steps up
     Hybrid Warfare in Overseas French Territories"): one of the 2nd-4th lines that is
-    title-like, follows a finished sentence and stands alone (a capitalised or blank-separated
-    line after it). None when there is none."""
+    title-like, of three words or more (not a heading such as "Introduction"), follows a
+    finished sentence and stands alone (a capitalised or blank-separated line after it). None
+    when there is none."""
     for j in range(1, min(4, len(lines))):
         t = lines[j].text
         nxt = lines[j + 1] if j + 1 < len(lines) else None
-        if (_strict_title(t) and SENTENCE_END.search(lines[j - 1].text)
+        if (_strict_title(t) and len(t.split()) >= 3 and SENTENCE_END.search(lines[j - 1].text)
                 and (nxt is None or nxt.blank_before or nxt.text[:1].isupper())):
             return _norm(t)
     return None

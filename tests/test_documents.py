@@ -237,6 +237,8 @@ def test_a_title_after_a_lead_paragraph_but_not_a_heading_further_down(tmp_path:
     joined = f"{lead}\nAzerbaijan Steps up Hybrid Warfare\nin the territories, says the report.\n"
     doc = read_document(_write(tmp_path, "joined.txt", joined.encode()), tmp_path)
     assert doc.title == "joined"  # a line the next one continues in lower case is no title
+    doc = read_document(_write(tmp_path, "intro.txt", f"{lead}\nIntroduction\n{body}\n".encode()), tmp_path)
+    assert doc.title == "intro"  # a one-word heading is no title
 
 
 def test_unwrapped_lines_are_paragraphs(seeds: dict[str, Document]) -> None:
