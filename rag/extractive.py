@@ -223,13 +223,12 @@ def _cover(chosen: list[Sentence], pool: Sequence[Sentence], qa: Analysis, cap: 
     if not chosen:
         return
     have = {w for s in chosen for w in content_words(s.text)}
-    common: set[str] = set()
-    if passages and COMMON_SHARE:
+    missing = {w for w in specific_words(qa.text) if w not in have}
+    if missing and SOURCE_WORDS:  # "according to the ISA analysis": where to look, not a fact to quote
+        missing -= {w for phrase in source_phrases(qa.text) for w in content_words(phrase)}
+    if missing and passages and COMMON_SHARE:
         held = [set(content_words(p.header + " " + p.text)) for p in passages]
-        common = {w for w in specific_words(qa.text) if sum(w in h for h in held) >= COMMON_SHARE * len(held)}
-    if SOURCE_WORDS:  # "according to the ISA analysis": where to look, not a fact to quote
-        common |= {w for phrase in source_phrases(qa.text) for w in content_words(phrase)}
-    missing = {w for w in specific_words(qa.text) if w not in have and w not in common}
+        missing = {w for w in missing if sum(w in h for h in held) < COMMON_SHARE * len(held)}
     floor = COVER_FLOOR * pool[0].score
     while missing and len(chosen) < cap:
         gains = [(len(missing & set(content_words(s.text))), s) for s in pool if s not in chosen and s.score >= floor]

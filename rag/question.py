@@ -149,7 +149,8 @@ _AUTHOR_Q = re.compile(
     r"|\bwho\s+(?:is|are|was|were)\s+(?:the\s+)?(?:author|writer)s?\b",
     re.IGNORECASE,
 )
-_PIECE = re.compile(r"\b(?:essay|article|analysis|paper|piece|report|commentary|study|op-ed|column)s?\b", re.IGNORECASE)
+_PIECE_WORDS = "essay|article|analysis|paper|piece|report|commentary|study|op-ed|column"
+_PIECE = re.compile(rf"\b(?:{_PIECE_WORDS})s?\b", re.IGNORECASE)
 
 
 def asks_author(question: str) -> bool:
@@ -158,7 +159,7 @@ def asks_author(question: str) -> bool:
     return bool(_AUTHOR_Q.search(question) and _PIECE.search(question))
 
 
-_PIECES = r"(?:essay|article|analysis|paper|piece|report|commentary|study|op-ed|column|account)s?"
+_PIECES = rf"(?:{_PIECE_WORDS}|account)s?"  # "the Russian account" names a source too
 # where a question names its source, not what it asks about: "according to the ISA analysis",
 # "per Maxime Gauin", "as presented by Rahimov", "in the Aghali smart-village essay"
 _SOURCE = re.compile(
