@@ -58,11 +58,26 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_ask(args: argparse.Namespace) -> int:
+def _open_or_build(settings: Settings) -> Any:
+    """The index; on first use (no index folder yet) built from the docs folder first, as
+    `rag.ask()` and the UI do. A half-built or remote index is not rebuilt behind the user's
+    back: its IndexNotFoundError says what to run."""
+    from .errors import IndexNotFoundError
     from .index import Index
 
+    try:
+        return Index.open(settings)
+    except IndexNotFoundError:
+        if settings.chroma_url or (settings.persist_path / "chroma.sqlite3").exists():
+            raise
+        print(f"no index in {settings.persist_path} yet: indexing {settings.docs_path} first", file=sys.stderr)
+        Index.update(settings, progress=_progress_bar())
+        return Index.open(settings)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    index = Index.open(settings)
+    index = _open_or_build(settings)
     files = tuple(args.file or ())
     if args.json:
         print(json.dumps(index.ask(args.question, k=args.k, files=files).to_dict(), ensure_ascii=False, indent=2))
@@ -103,7 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int, default=None, help="passages to retrieve")
     p.add_argument("--file", action="append", help="only search this file (repeatable)")
     p.add_argument("--generator", choices=["extractive", "local", "openai"])
-    p.add_argument("--persist")
+    p.add_argument("--persist", help="index folder (default: .rag, or RAG_PERSIST_DIR); built on first use")
+    p.add_argument("--docs", help="folder to index when there is no index yet (default: seeds, or RAG_DOCS_DIR)")
     p.add_argument("--json", action="store_true", help="print the Answer as JSON")
     p.set_defaults(func=cmd_ask)
 

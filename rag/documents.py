@@ -106,14 +106,19 @@ def list_files(root: Path) -> list[Path]:
     return sorted(files + outside, key=lambda p: p.relative_to(root).as_posix())
 
 
-def load_folder(root: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[list[Document], list[Skipped]]:
-    """Read every supported file under root; a file that cannot be read is logged and skipped."""
+def check_folder(root: Path) -> None:
+    """DocumentError unless root is a folder (to index)."""
     if not root.is_dir():
         found = "a file" if root.exists() else "nothing"
         raise DocumentError(
             f"expected a folder of documents at {root}, found {found}; "
             f"pass a directory holding {', '.join(SUPPORTED_SUFFIXES)} files"
         )
+
+
+def load_folder(root: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[list[Document], list[Skipped]]:
+    """Read every supported file under root; a file that cannot be read is logged and skipped."""
+    check_folder(root)
     t0 = time.perf_counter()
     docs: list[Document] = []
     skipped: list[Skipped] = []

@@ -14,7 +14,7 @@ from filelock import FileLock
 from . import citations
 from .chunking import chunk_document, embed_text
 from .config import Settings
-from .documents import Skipped, list_files, load_folder, read_document
+from .documents import Skipped, check_folder, list_files, load_folder, read_document
 from .embedding import Embedder, get_embedder
 from .errors import BackendError, DocumentError, IndexNotFoundError, QuestionError
 from .evidence import Sentence, answerable, evidence_strength, score_sentences
@@ -104,6 +104,7 @@ class Index:
     ) -> "Index | BuildReport":
         report = BuildReport()
         t0 = time.perf_counter()
+        check_folder(settings.docs_path)  # no folder to index: say so before an empty index is made
         check_index_dir(settings)  # a read-only or uncreatable folder: say so before the lock fails
         lock = lock_path(settings)
         lock.parent.mkdir(parents=True, exist_ok=True)

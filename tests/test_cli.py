@@ -36,14 +36,27 @@ def test_index_then_ask_json(small_corpus: Path, tmp_path: Path) -> None:
     assert r.returncode == 0 and "[1]" in r.stdout and "alpha.txt:" in r.stdout
 
 
+def test_ask_builds_the_index_on_first_use(small_corpus: Path, tmp_path: Path) -> None:
+    persist = tmp_path / "fresh"
+    r = run("ask", "--docs", str(small_corpus), "--persist", str(persist), "--json", "When was the Harbour Accord signed?")
+    assert r.returncode == 0, r.stderr
+    assert f"no index in {persist} yet: indexing {small_corpus} first" in r.stderr
+    c = json.loads(r.stdout)["citations"][0]
+    assert (small_corpus / c["file"]).read_text(encoding="utf-8")[c["start"]:c["end"]] == c["quote"]
+    r = run("ask", "--docs", str(small_corpus), "--persist", str(persist), "When was the Harbour Accord signed?")
+    assert r.returncode == 0 and "no index" not in r.stderr and "alpha.txt:" in r.stdout  # opened, not rebuilt
+
+
 def test_errors_exit_1_with_message(tmp_path: Path) -> None:
-    r = run("ask", "--persist", str(tmp_path / "missing"), "anything?")
+    r = run("ask", "--docs", str(tmp_path / "no-such-folder"), "--persist", str(tmp_path / "missing"), "anything?")
     assert r.returncode == 1
-    assert r.stderr.startswith("error: ") and "rag index" in r.stderr
+    assert "\nerror: expected a folder of documents at" in r.stderr and "no-such-folder" in r.stderr
     assert "Traceback" not in r.stderr
+    assert not (tmp_path / "missing").exists()  # no empty index left to be mistaken for a killed build
 
     r = run("index", "--docs", str(tmp_path / "no-such-folder"), "--persist", str(tmp_path / "i"))
     assert r.returncode == 1 and r.stderr.startswith("error: ")
+    assert not (tmp_path / "i").exists()
 
 
 def test_empty_question_exit_1(small_corpus: Path, tmp_path: Path) -> None:
