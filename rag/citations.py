@@ -30,7 +30,7 @@ MARKER = re.compile(
     rf"|\(\s*{_LABEL}({_LIST})\s*\)",
     re.IGNORECASE,
 )
-_MARKERS_AFTER_STOP = re.compile(rf"(?:(?<!\d)|(?<=\b(?:1[89]|20)\d\d))([.!?])([\"”’')]*\d{{0,3}})((?:\s*(?:{MARKER.pattern}))+)", re.IGNORECASE)
+_MARKERS_AFTER_STOP = re.compile(rf"(?:(?<!\d)|(?<=\b(?:1[89]|20)\d\d))([.!?…])([\"”’')]*\d{{0,3}})((?:\s*(?:{MARKER.pattern}))+)", re.IGNORECASE)
 _LABEL_ONLY = re.compile(r"^\W*(?:sources?|references?|citations?|refs?)\W*$", re.IGNORECASE)
 _DIGITS = re.compile(r"\d+")
 MAX_RANGE = 20  # "[1-3]" means 1, 2, 3; a longer "range" is more likely a date or garbage
@@ -80,7 +80,7 @@ def marker_numbers(m: re.Match[str]) -> tuple[int, ...]:
 def strip_markers(text: str) -> str:
     """Text without markers, whitespace normalised, no space left before punctuation."""
     plain = " ".join(MARKER.sub(" ", text).split())
-    return re.sub(r"\s+([.,;:!?])", r"\1", plain)
+    return re.sub(r"\s+([.,;:!?…])", r"\1", plain)
 
 
 def parse_claims(text: str) -> list[Claim]:
@@ -341,7 +341,7 @@ def _with_markers(text: str, marks: Sequence[int]) -> str:
     if not marks:
         return text
     tags = "".join(f"[{m}]" for m in marks)
-    m = re.search(r"([.!?][\"”’')]*)$", text)
+    m = re.search(r"([.!?…][\"”’')]*)$", text)
     if m:
         return f"{text[: m.start()]} {tags}{m.group(1)}"
     return f"{text} {tags}"

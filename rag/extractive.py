@@ -26,6 +26,7 @@ COMMON_SHARE = 1.0
 SOURCE_WORDS = True  # nor for the words of a phrase naming the source (`question.source_phrases`)
 DUPLICATE = 0.6  # word-set overlap (Jaccard) above which two sentences say the same thing
 _CLOSED = re.compile(r"[.!?…:;\"”’)\]]\d{0,3}$")
+_ENDED = re.compile(r"[.!?…][\"'”’)\]]*$")  # what ends a sentence for `citations.parse_claims`
 
 
 class ExtractiveGenerator:
@@ -118,7 +119,16 @@ class ExtractiveGenerator:
             yield REFUSAL
             return
         for i, s in enumerate(chosen):
-            yield ("" if i == 0 else " ") + strip_footnote(" ".join(s.text.split())) + f" [{s.passage + 1}]"
+            yield ("" if i == 0 else " ") + quoted(s.text, s.passage + 1)
+
+
+def quoted(text: str, marker: int) -> str:
+    """A sentence as the answer shows it, with its passage's marker. One that the source breaks
+    off (a PDF page or a box cuts it: "... which was signed", or it ends in a colon) ends in
+    "…" (a short line such as a byline does not), so that it stays its own claim: the next
+    quoted sentence is not read as its continuation and cited to its quote."""
+    body = strip_footnote(" ".join(text.split()))
+    return f"{body} [{marker}]" if _ENDED.search(body) or is_heading(body) else f"{body}… [{marker}]"
 
 
 _SPECIFIC = re.compile(r"(?<!^)(?<![.?!]\s)\b(?:[A-Z][\w’'-]+|\d[\d,.]*)")

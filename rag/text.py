@@ -76,7 +76,7 @@ _ORDINAL = re.compile(r"(?:^|(?<=[.!?:;”\"]\s)|(?<=\n))\s*(?:(?:the|a)\s+)?(" 
 
 # a PDF footnote number glued to a sentence's end: "... of Russia.”2", "... in March-April 2024.8"
 # (a letter or a year before the stop: "rose to 3.5" keeps its decimal)
-_FOOTNOTE_END = re.compile(r"(?:(?<=[^\W\d_][.!?])|(?<=[.!?][”’\"')\]])|(?<=\b(?:1[89]|20)\d\d[.!?]))\d{1,3}$"
+_FOOTNOTE_END = re.compile(r"(?:(?<=[^\W\d_][.!?])|(?<=[.!?][”’\"')\]])|(?<=[”’\"')\]][.!?])|(?<=\b(?:1[89]|20)\d\d[.!?]))\d{1,3}$"
                            rf"|(?<=[.!?”’\"')\]])[{_SUP}]{{1,3}}$")
 
 

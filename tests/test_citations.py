@@ -356,3 +356,38 @@ def test_the_extractive_answer_drops_glued_footnote_numbers(sentence: str, shown
     from rag.text import strip_footnote
 
     assert strip_footnote(sentence) == shown
+
+
+def test_a_quoted_sentence_the_pdf_breaks_off_stays_its_own_claim(
+    chunks: dict[str, list[Chunk]], docs: dict[str, Document], embedder: Embedder, idf: dict[str, float]
+) -> None:
+    """In 003 a bio box cuts a sentence ("... which was signed" / box / "by President Ilham
+    Aliyev into law"). Quoted with the box's first sentence after it, the two had been read as
+    one claim and cited to the fragment alone, so the answer said "Arthur Lenk is a former
+    Ambassador" under a quote that does not hold it. The fragment now ends in "…"."""
+    from rag.evidence import Sentence
+    from rag.extractive import ExtractiveGenerator
+    from rag.text import sentence_spans
+
+    p = containing(chunks, JOURNAL, "which was signed\n\nArthur Lenk is a former Ambassador")
+    spans = {p.text[s:e]: (s, e) for s, e in sentence_spans(p.text)}
+    fragment = next(t for t in spans if t.endswith("which was signed"))
+    bio = "Arthur Lenk is a former Ambassador of Israel to Azerbaijan and then to South Africa."
+    sents = [Sentence(0, *spans[t], t, 0.9, 0.9, parts=(0.9, 0.1), part_answers=(True, True)) for t in (fragment,)]
+    sents.append(Sentence(0, *spans[bio], bio, 0.8, 0.8, parts=(0.1, 0.9), part_answers=(True, True)))
+    q = "What did Azerbaijan's parliament approve funding for, and who is a former Ambassador of Israel?"
+    text = "".join(ExtractiveGenerator().stream(q, [p], sents))
+    assert "which was signed… [1] Arthur Lenk" in text
+    assert [c.markers for c in parse_claims(text)] == [(1,), (1,)]
+    res = run(text, [p], docs, embedder, idf)
+    assert_verified(res, docs)
+    quotes = [" ".join(c.quote.split()) for c in res.citations]
+    assert len(quotes) == 2 and quotes[1] == bio and quotes[0].endswith("which was signed")
+    assert res.text.endswith(f"which was signed [1]… {bio[:-1]} [2].")
+    assert [(c.text, c.markers) for c in parse_claims(res.text)][1:] == [(bio, (2,))]  # the shown text parses back
+
+
+def test_a_footnote_after_a_closing_bracket_is_dropped_too() -> None:
+    from rag.text import strip_footnote
+
+    assert strip_footnote("(i.e., operating transit infrastructure).6") == "(i.e., operating transit infrastructure)."
