@@ -71,7 +71,8 @@ _VIEWS_Q = re.compile(
 
 
 _SPLIT = re.compile(
-    r",?\s+(?:and|but)\s+(?=(?:what|which|how|when|where|who|whom|whose|why|does|did|do|is|are|was|were|has|have)\b)"
+    r",?\s+(?:and|but)\s+(?:(?:roughly|approximately|about|around|exactly|precisely|also|then|finally|specifically)\s+)?"
+    r"(?=(?:what|which|how|when|where|who|whom|whose|why|does|did|do|is|are|was|were|has|have)\b)"
     r"|;\s+|\?\s+",
     re.IGNORECASE,
 )
@@ -360,13 +361,21 @@ def expected_type(question: str) -> Expects | None:
 
 
 # "Nord Stream 1 and 2", "Article 9": a number that is part of a name counts nothing
-_NAMED_NUMBER = re.compile(r"\b[A-Z][\w-]*\s+\d{1,3}(?:\s*(?:,|and|&)\s*\d{1,3})*\b(?!\s*(?:%|percent|per cent))")
+# a number inside a name ("Nord Stream 1 and 2"), not after a sentence's opening quantifier ("Some 2,000 troops")
+_NAMED_NUMBER = re.compile(r"\b(?!(?:Some|About|Around|Nearly|Almost|Over|Under|Only|Roughly|Approximately|Just|More"
+                           r"|Fewer|Less|Up|At|In|By|On|Of|For|With|From|Since|After|Before|All|Each|Another|Its|Their"
+                           r"|The|Those|These)\b)[A-Z][\w-]*\s+\d{1,3}(?:\s*(?:,|and|&)\s*\d{1,3})*\b(?!\s*(?:%|percent|per cent))")
 _MONTHS = (
     "january|february|march|april|may|june|july|august|september|october|november|december"
     "|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
 )
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)s?\b")  # a number that is a year, not a count
 _DATE_YEAR = re.compile(r"\b(1[0-9]\d\d|20\d\d)s?\b")  # a year answering "when" (the Porte lost Crimea in 1783)
+DURATIONS = True  # a number of years, months, days ... is no answer to "how many <not a time unit>"
+_DURATION = re.compile(r"[\s-]*(?:(?:full|more|long)\s+)?(?:years?|months?|weeks?|days?|hours?|minutes?|decades?"
+                       r"|centur(?:y|ies))\b", re.IGNORECASE)
+_TIME_WORDS = frozenset("long old time period year years month months week weeks day days hour hours minute minutes "
+                        "decade decades century centuries".split())
 _NUM = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*(?:\s*(?:%|percent|per cent))?")
 _NUM_WORDS = re.compile(
     r"\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty"
@@ -421,6 +430,8 @@ def has_answer(kind: Expects | None, asked: frozenset[str], sentence: str) -> bo
         return any(not _inside_question(m.group(0), asked) for m in _CURRENCY.finditer(sentence))
     if kind == "number":
         sentence = _NAMED_NUMBER.sub(" ", sentence)
+        # "three years" counts no troops: a duration answers only a question about time
+        durations = DURATIONS and not asked & _TIME_WORDS
         for m in _NUM.finditer(sentence):
             token = m.group(0)
             digits = re.sub(r"\D", "", token.split()[0])
@@ -428,8 +439,11 @@ def has_answer(kind: Expects | None, asked: frozenset[str], sentence: str) -> bo
                 continue
             if _YEAR.fullmatch(token) or _is_date_part(sentence, m.start(), m.end()):
                 continue
+            if durations and _DURATION.match(sentence, m.end()):
+                continue
             return True
-        return any(w.group(0).lower() not in asked for w in _NUM_WORDS.finditer(sentence))
+        return any(w.group(0).lower() not in asked and not (durations and _DURATION.match(sentence, w.end()))
+                   for w in _NUM_WORDS.finditer(sentence))
     if kind == "person" and PERSON_NAMES:
         return any(not all(w.lower() in asked for w in m.group(0).split()) for m in _people(sentence))
     # name: a capitalised word inside the sentence that the question does not use

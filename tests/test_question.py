@@ -74,6 +74,15 @@ def test_a_list_of_question_clauses_is_split_at_each_clause() -> None:
     assert subqueries("In 2020, when did the war start?") == []
 
 
+def test_a_hedge_between_and_and_the_question_word_still_splits() -> None:
+    # "X, and roughly how many Y?" (from a helper-written question, refused as one question)
+    q = "Why did Azerbaijan set up the Baku Initiative Group, and roughly how many movements does it bring together?"
+    assert subqueries(q) == ["Why did Azerbaijan set up the Baku Initiative Group",
+                             "how many movements does it bring together"]
+    assert analyse(q).part_types == (None, "number")
+    assert subqueries("What did they sign, and also where did they meet?") == ["What did they sign", "where did they meet"]
+
+
 def test_an_answer_is_something_the_question_does_not_already_say() -> None:
     words = analyse("How many people were killed in the September 2023 offensive?").words
     assert not has_answer("number", words, "The offensive of September 2023 was condemned.13")  # footnote
@@ -107,6 +116,20 @@ def test_a_number_inside_a_name_is_not_a_count() -> None:
     words = analyse("What annual gas volume is the hub designed to handle?").words
     assert not has_answer("number", words, "Gas was to flow through Nord Stream 1 and 2 instead.")
     assert has_answer("number", words, "The hub would handle 40 bcm a year.")
+    troops = analyse("How many Russian peacekeeping troops were deployed?").words
+    assert has_answer("number", troops, "Some 2,000 troops were deployed.")  # "Some 2,000" is no name
+    assert has_answer("number", troops, "About 300 soldiers arrived.")
+
+
+def test_a_duration_answers_only_a_question_about_time() -> None:
+    """From a question written for the purpose: "How many Russian peacekeeping troops ..." had
+    been answered by "... with only three years until its withdrawal"."""
+    troops = analyse("How many Russian peacekeeping troops were deployed in Nagorno-Karabakh?").words
+    assert not has_answer("number", troops, "The mission has only three years until its withdrawal.")
+    assert not has_answer("number", troops, "The ceasefire held for 44 days.")
+    assert has_answer("number", troops, "In 44 days, 1,960 troops were deployed.")
+    for q in ("How long has Baku run its campaign?", "How many years did the talks take?", "How old is the idea?"):
+        assert has_answer("number", analyse(q).words, "It has gone on for two years."), q
 
 
 def test_an_answer_after_the_sentence_that_restates_the_question_inherits_its_match() -> None:
