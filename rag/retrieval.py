@@ -270,8 +270,10 @@ def _passage(run: Sequence[Chunk], score: float) -> Passage:
     for c in run[1:]:
         if c.clean_end <= end:
             continue
-        if c.clean_start >= end:  # only whitespace lies between consecutive chunks
-            text += " " * (c.clean_start - end) + c.text
+        if c.clean_start >= end:  # only whitespace lies between consecutive chunks, and a sentence ends there
+            # a line break, not a space: a heading that ends a chunk stays a line of its own, as in
+            # the document ("... War Effort" / "Kafkassam Editör ..." had been read as one sentence)
+            text += "\n" * (c.clean_start - end) + c.text
         else:
             text += c.text[end - c.clean_start :]
         end = c.clean_end

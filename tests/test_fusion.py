@@ -87,3 +87,25 @@ def test_each_named_author_is_quoted(seeds_index: Index) -> None:
     cited = {c.author for c in answer.citations}
     assert {"Arthur Lenk", "Rahim Rahimov"} <= cited
     assert all("drone" in c.quote.lower() or "Bayraktar" in c.quote for c in answer.citations)
+
+
+def test_a_passage_over_abutting_chunks_keeps_the_line_break_between_them() -> None:
+    """000 ends an essay with its title line, then the publisher's blurb; the two fell in
+    consecutive chunks with no overlap, and a space between them made one "sentence" of the
+    title and the blurb's first sentence, which an answer then quoted."""
+    from pathlib import Path
+
+    from rag.chunking import chunk_document
+    from rag.documents import read_document
+    from rag.text import sentence_spans
+
+    seeds = Path(__file__).resolve().parent.parent / "seeds"
+    doc = read_document(seeds / "000_c138998a30d41faa.txt", seeds)
+    chunks = chunk_document(doc, 120, 20)
+    i = next(i for i, c in enumerate(chunks) if c.text.endswith("Ukraine’s War Effort"))
+    assert chunks[i + 1].clean_start > chunks[i].clean_end  # they abut: only whitespace between
+    p = retrieval._passage(chunks[i : i + 2], 1.0)
+    assert len(p.text) == chunks[i + 1].clean_end - chunks[i].clean_start  # offsets into the clean text hold
+    sentences = [p.text[s:e] for s, e in sentence_spans(p.text)]
+    assert any(s.endswith("Ukraine’s War Effort") for s in sentences)
+    assert any(s.startswith("Kafkassam Editör") for s in sentences)
