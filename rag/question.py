@@ -70,9 +70,12 @@ _VIEWS_Q = re.compile(
 )
 
 
+# "..., and in which city ...", "When and at what event did X": a part may open with a preposition
+_PREP = r"(?:at|in|on|from|by|for|with|to|under|through|of|since|until)"
 _SPLIT = re.compile(
     r",?\s+(?:and|but)\s+(?:(?:roughly|approximately|about|around|exactly|precisely|also|then|finally|specifically)\s+)?"
-    r"(?=(?:what|which|how|when|where|who|whom|whose|why|does|did|do|is|are|was|were|has|have)\b)"
+    rf"(?=(?:{_PREP}\s+(?=(?:what|which|whom|whose|how|when|where)\b))?"
+    r"(?:what|which|how|when|where|who|whom|whose|why|does|did|do|is|are|was|were|has|have)\b)"
     r"|;\s+|\?\s+",
     re.IGNORECASE,
 )
@@ -81,7 +84,10 @@ _SPLIT = re.compile(
 _CLAUSE = re.compile(r",\s+(?=(?:what|which|how|when|where|who|whom|whose|why)\b)", re.IGNORECASE)
 _ASKS = re.compile(r"^(?:what|which|how|when|where|who|whom|whose|why|does|did|do|is|are|was|were|has|have|can|could)\b",
                    re.IGNORECASE)
-_WH = re.compile(r"(?:what|which|how|when|where|who|whom|whose|why)\b\s*(.*)", re.IGNORECASE | re.DOTALL)
+_WH = re.compile(rf"(?:{_PREP}\s+)?(?:what|which|how|when|where|who|whom|whose|why)\b\s*(.*)", re.IGNORECASE | re.DOTALL)
+# what a bare wh-word borrows from "at what event did X": "did X", not "event did X"
+_WH_AUX = re.compile(rf"(?:{_PREP}\s+)?(?:what|which|how|when|where|who|whom|whose|why)\b(?:\s+[\w’'-]+){{0,3}}?\s+"
+                     r"((?:did|does|do|is|are|was|were|has|have|had|can|could|will|would)\b.*)", re.IGNORECASE | re.DOTALL)
 _LEAD = re.compile(r"^(according to [^,]+,|in [^,]{3,60},)\s*", re.IGNORECASE)
 
 
@@ -101,7 +107,7 @@ def _parts(question: str) -> tuple[tuple[str, ...], bool]:
         # "When did X, and where?" both ask "When did X" and "where did X"
         if not content_words(part) and len(parts) > 1:
             other = parts[i + 1] if i + 1 < len(parts) else parts[i - 1]
-            rest = _WH.match(_LEAD.sub("", other))
+            rest = _WH_AUX.match(_LEAD.sub("", other)) or _WH.match(_LEAD.sub("", other))
             parts[i] = f"{part} {rest.group(1) if rest else other}"
     parts = [p for p in parts if content_words(p)]
     sides = len(parts) < 2

@@ -83,6 +83,16 @@ def test_a_hedge_between_and_and_the_question_word_still_splits() -> None:
     assert subqueries("What did they sign, and also where did they meet?") == ["What did they sign", "where did they meet"]
 
 
+
+def test_a_part_may_open_with_a_preposition() -> None:
+    assert subqueries("Which meeting did Aliyev boycott in 2023, and in which city was it to take place?") == [
+        "Which meeting did Aliyev boycott in 2023", "in which city was it to take place"]
+    assert analyse("Which meeting did Aliyev boycott in 2023, and in which city was it to take place?").part_types[1] == "name"
+    # a bare "When" borrows the clause from its auxiliary on, not the noun after "what"
+    assert subqueries("When and at what event did Putin float the gas hub idea?") == [
+        "When did Putin float the gas hub idea", "at what event did Putin float the gas hub idea"]
+
+
 def test_an_answer_is_something_the_question_does_not_already_say() -> None:
     words = analyse("How many people were killed in the September 2023 offensive?").words
     assert not has_answer("number", words, "The offensive of September 2023 was condemned.13")  # footnote
