@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .structure import SENTENCE_END, Essay, find_essays, heading_breaks
+from .text import STOPWORDS
 
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
@@ -36,6 +37,11 @@ _ONLY_LETTERS = re.compile(r"[^a-z]+")
 _MIN_LINES_FOR_HEADERS = 40
 PULL_QUOTE_LETTERS = 40  # a pull quote repeats at least this many letters of the text
 _MAX_WRAP_WIDTH = 150
+# a block ending in a word that cannot end a sentence ("... voiced by Putin on") goes on in the
+# next block, unless that one opens like a sentence of its own ("The", "It", "In" ...)
+OPEN_ENDED = True
+_OPEN_END = re.compile(r"\s(?:the|a|an|of|on|to|in|by|for|with|from|at|and|or|as|that|than|between|into|its|their|his|her)$",
+                       re.IGNORECASE)
 
 
 @dataclass
@@ -220,6 +226,11 @@ def clean(raw: str) -> Cleaned:
     return Cleaned(text, offsets, lines, blocks, essays, lowercase_words, headers)
 
 
+def _first_word(text: str) -> str:
+    m = _LETTERS.match(text)
+    return m.group().lower() if m else ""
+
+
 def _join_hyphen(p: str, s: str, vocab: set[str], compounds: set[str]) -> bool:
     """Whether "p-\\ns" is one word broken by hyphenation (else a real compound)."""
     if (p + s).lower() in vocab:
@@ -252,8 +263,9 @@ def _separator(
                 return "", 1
         return "", 0  # "post-\nconflict", "mid-\nMarch", "1906-\n1909", "land-sea-\ntransit"
     if nxt.blank_before:
-        if n[0].islower() and not (SENTENCE_END.search(p) or _MD_HEADING.match(p) or i + 1 in breaks):
-            return " ", 0  # a column or page break fell mid-sentence
+        if ((n[0].islower() or (OPEN_ENDED and _OPEN_END.search(p) and _first_word(n) not in STOPWORDS))
+                and not (SENTENCE_END.search(p) or _MD_HEADING.match(p) or i + 1 in breaks)):
+            return " ", 0  # a column or page break fell mid-sentence ("... voiced by Putin on" / "12 October")
         return "\n\n", 0
     if _MD_HEADING.match(p) or _MD_HEADING.match(n):
         return "\n\n", 0

@@ -110,6 +110,16 @@ def test_a_pull_quote_set_mid_sentence_is_dropped_and_its_body_copy_kept(journal
     assert cleaned.count("A quoted line") == 1
 
 
+def test_a_blank_line_after_a_word_no_sentence_ends_with_is_no_paragraph_break(journal: Document) -> None:
+    """The PDF put a blank line inside "... voiced by Putin on / 12 October 2022 during ...";
+    after "... heightened period of" the next block opens a sentence of its own ("It is ...")."""
+    assert "The Russian-Turkish gas hub idea was voiced by Putin on 12 October 2022 during his keynote" in journal.clean
+    i = journal.clean.index("voiced by Putin on 12 October")
+    s, e = journal.raw_span(i, i + len("voiced by Putin on 12 October"))
+    assert " ".join(journal.raw[s:e].split()) == "voiced by Putin on 12 October"
+    assert "during this heightened period of\n\nIt is clearly in the EU’s interest" in journal.clean
+
+
 def test_real_compounds_keep_their_hyphen(journal: Document) -> None:
     assert "short-\nterm EU" in journal.raw and "Vienna-\nbased" in journal.raw
     assert "short-term EU" in journal.clean  # "short-term" occurs elsewhere in the text
