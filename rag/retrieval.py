@@ -151,6 +151,8 @@ class Retriever:
         (within an author's chunks a name tells nothing, and a byline or bio matches it): the
         whole-corpus ranking may hold none of them."""
         topic = question
+        if TOPICAL_PARTS and (topical := [p for p in subqueries(question) if not named_authors(p, {a for _, a in named})]):
+            topic = " ".join(topical)  # "Do the resolutions reflect French policy? How do A and B differ?": the first
         for n in {n for _, a in named for n in surnames(a)}:
             topic = re.sub(rf"\b{re.escape(n)}(?:['’]s)?\b", " ", topic)
         bests = []
@@ -243,6 +245,9 @@ def _summed(lists: Sequence[Sequence[tuple[int, float]]]) -> list[tuple[int, flo
         for i, sc in lst:
             total[i] = total.get(i, 0.0) + sc
     return sorted(total.items(), key=lambda kv: -kv[1])
+
+
+TOPICAL_PARTS = True
 
 
 def _pin(ranked: Sequence[tuple[int, float]], picks: Sequence[tuple[int, float]], k: int,

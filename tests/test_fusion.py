@@ -109,3 +109,25 @@ def test_a_passage_over_abutting_chunks_keeps_the_line_break_between_them() -> N
     sentences = [p.text[s:e] for s, e in sentence_spans(p.text)]
     assert any(s.endswith("Ukraine’s War Effort") for s in sentences)
     assert any(s.startswith("Kafkassam Editör") for s in sentences)
+
+
+def test_a_named_authors_best_chunk_is_ranked_for_the_parts_that_name_no_author(
+    seeds_index: Index, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """"Does X? Compare Lenk's view with Abrahamyan's.": within each author's chunks the first
+    part is the topic; the part naming them, less the names ("Compare 's view with 's"), is noise."""
+    ret = seeds_index.retriever
+    asked: list[str] = []
+    real = ret._fuse
+
+    def recording(query: str, *args: object, **kw: object) -> object:
+        asked.append(query)
+        return real(query, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ret, "_fuse", recording)
+    q = "Does Azerbaijan belong with the West or work against it? Compare Arthur Lenk's view with Eduard Abrahamyan's."
+    named = ret._named_authors(q)
+    assert {a for _, a in named} == {"Arthur Lenk", "Eduard Abrahamyan"}
+    bests = ret._author_bests(q, named, 40)
+    assert {ret.chunks[i].author for i, _ in bests} == {"Arthur Lenk", "Eduard Abrahamyan"}
+    assert set(asked) == {"Does Azerbaijan belong with the West or work against it"}
