@@ -147,20 +147,23 @@ class Retriever:
                 for f in self.author_files[a] if not files or f in files]
 
     def _author_bests(self, question: str, named: Sequence[tuple[str, str]], candidates: int) -> list[tuple[int, float]]:
-        """The best chunk of each named author's sections for the question without the names
-        (within an author's chunks a name tells nothing, and a byline or bio matches it): the
-        whole-corpus ranking may hold none of them."""
-        topic = question
-        if TOPICAL_PARTS and (topical := [p for p in subqueries(question) if not named_authors(p, {a for _, a in named})]):
-            topic = " ".join(topical)  # "Do the resolutions reflect French policy? How do A and B differ?": the first
+        """The best AUTHOR_CHUNKS chunks of each named author's sections, in turn (A's best, B's
+        best, A's second, ...), ranked for the question's parts that name no author ("Do the
+        resolutions reflect French policy? How do A and B differ?": the first), else for the
+        question, less the names (within an author's chunks a name tells nothing, and a byline or
+        bio matches it): the whole-corpus ranking may hold none of them."""
+        topical = [p for p in subqueries(question) if not named_authors(p, {a for _, a in named})]
+        topic = " ".join(topical) if TOPICAL_PARTS and topical else question
         for n in {n for _, a in named for n in surnames(a)}:
             topic = re.sub(rf"\b{re.escape(n)}(?:['’]s)?\b", " ", topic)
-        bests = []
+        per: list[list[tuple[int, float]]] = []
         for f, a in named:
             ranked = self._fuse(topic, int(np.sum(self.files == f)), (f,))
-            if best := next(((i, s) for i, s in ranked if self.chunks[i].author == a), None):
-                bests.append(best)
-        return bests
+            per.append([(i, s) for i, s in ranked if self.chunks[i].author == a][:AUTHOR_CHUNKS])
+        picks: list[tuple[int, float]] = []
+        for n in range(AUTHOR_CHUNKS):
+            picks.extend(own[n] for own in per if n < len(own))
+        return picks
 
     def _words(self, i: int) -> frozenset[str]:
         if (got := self._terms.get(i)) is None:
@@ -248,6 +251,7 @@ def _summed(lists: Sequence[Sequence[tuple[int, float]]]) -> list[tuple[int, flo
 
 
 TOPICAL_PARTS = True
+AUTHOR_CHUNKS = 2  # chunks of each named author's sections pinned into the top k: their best two, in turn
 
 
 def _pin(ranked: Sequence[tuple[int, float]], picks: Sequence[tuple[int, float]], k: int,
