@@ -161,8 +161,8 @@ class Retriever:
             ranked = self._fuse(topic, int(np.sum(self.files == f)), (f,))
             per.append([(i, s) for i, s in ranked if self.chunks[i].author == a][:AUTHOR_CHUNKS])
         picks: list[tuple[int, float]] = []
-        for n in range(AUTHOR_CHUNKS):
-            picks.extend(own[n] for own in per if n < len(own))
+        for rank in range(AUTHOR_CHUNKS):
+            picks.extend(own[rank] for own in per if rank < len(own))
         return picks
 
     def _words(self, i: int) -> frozenset[str]:
