@@ -7,10 +7,13 @@ import json
 import logging
 import sys
 import time
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from .config import Settings
 from .errors import RagError
+
+if TYPE_CHECKING:
+    from .index import Index
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +61,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open_or_build(settings: Settings) -> Any:
+def _open_or_build(settings: Settings) -> "Index":
     """The index; on first use (no index folder yet) built from the docs folder first, as
     `rag.ask()` and the UI do. A half-built or remote index is not rebuilt behind the user's
     back: its IndexNotFoundError says what to run."""

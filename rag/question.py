@@ -366,8 +366,8 @@ def expected_type(question: str) -> Expects | None:
     return next((kind for kind, pattern in _TYPE_QUESTIONS if pattern.search(question)), None)
 
 
-# "Nord Stream 1 and 2", "Article 9": a number that is part of a name counts nothing
-# a number inside a name ("Nord Stream 1 and 2"), not after a sentence's opening quantifier ("Some 2,000 troops")
+# "Nord Stream 1 and 2", "Article 9": a number that is part of a name counts nothing (but "Some
+# 2,000 troops", "About 300": a sentence's opening quantifier is no name)
 _NAMED_NUMBER = re.compile(r"\b(?!(?:Some|About|Around|Nearly|Almost|Over|Under|Only|Roughly|Approximately|Just|More"
                            r"|Fewer|Less|Up|At|In|By|On|Of|For|With|From|Since|After|Before|All|Each|Another|Its|Their"
                            r"|The|Those|These)\b)[A-Z][\w-]*\s+\d{1,3}(?:\s*(?:,|and|&)\s*\d{1,3})*\b(?!\s*(?:%|percent|per cent))")

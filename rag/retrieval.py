@@ -233,7 +233,9 @@ ENUMERATION = True
 # the whole question's best BM25 chunk is put in the top k (at this 0-based position, None: off):
 # summed over the question and its parts, ranks can bury the one chunk holding its exact words
 LEXICAL_PIN: int | None = 4
-NAMED_AUTHORS = 2  # a question naming this many section authors or more gets each one's best chunk in the top k
+NAMED_AUTHORS = 2  # a question naming this many section authors or more gets each one's best chunks in the top k
+AUTHOR_CHUNKS = 2  # ... this many of each, in turn
+TOPICAL_PARTS = True  # ... ranked for the question's parts that name no author
 ENUM_WINDOW = 12  # chunks after an enumeration's opening searched for its further items (~1.2k tokens)
 EXTRA_CHUNKS = 9  # neighbours merged into the top-k passages (small chunks, wider context)
 MAX_MERGED = 6
@@ -248,10 +250,6 @@ def _summed(lists: Sequence[Sequence[tuple[int, float]]]) -> list[tuple[int, flo
         for i, sc in lst:
             total[i] = total.get(i, 0.0) + sc
     return sorted(total.items(), key=lambda kv: -kv[1])
-
-
-TOPICAL_PARTS = True
-AUTHOR_CHUNKS = 2  # chunks of each named author's sections pinned into the top k: their best two, in turn
 
 
 def _pin(ranked: Sequence[tuple[int, float]], picks: Sequence[tuple[int, float]], k: int,
