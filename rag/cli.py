@@ -67,11 +67,12 @@ def _open_or_build(settings: Settings) -> "Index":
     back: its IndexNotFoundError says what to run."""
     from .errors import IndexNotFoundError
     from .index import Index
+    from .store import index_exists
 
     try:
         return Index.open(settings)
     except IndexNotFoundError:
-        if settings.chroma_url or (settings.persist_path / "chroma.sqlite3").exists():
+        if index_exists(settings):
             raise
         print(f"no index in {settings.persist_path} yet: indexing {settings.docs_path} first", file=sys.stderr)
         Index.update(settings, progress=_progress_bar())

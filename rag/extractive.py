@@ -13,7 +13,7 @@ from typing import Iterator, Sequence
 from .evidence import TYPE_BONUS, TYPE_RATIO, Sentence, author_sentence, qualified
 from .generation import REFUSAL, Turn, condense_by_rule
 from .question import Analysis, Expects, analyse, asks_author, enumerated, source_phrases
-from .text import content_words, list_position, named_authors, strip_footnote
+from .text import content_words, ends_sentence, list_position, named_authors, strip_footnote
 from .types import Passage
 
 ENUM_FLOOR = 0.75  # "the three ways ...": further items must score this close to the best
@@ -26,7 +26,6 @@ COMMON_SHARE = 1.0
 SOURCE_WORDS = True  # nor for the words of a phrase naming the source (`question.source_phrases`)
 DUPLICATE = 0.6  # word-set overlap (Jaccard) above which two sentences say the same thing
 _CLOSED = re.compile(r"[.!?…:;\"”’)\]]\d{0,3}$")
-_ENDED = re.compile(r"[.!?…][\"'”’)\]]*$")  # what ends a sentence for `citations.parse_claims`
 
 
 class ExtractiveGenerator:
@@ -128,7 +127,7 @@ def quoted(text: str, marker: int) -> str:
     "…" (a short line such as a byline does not), so that it stays its own claim: the next
     quoted sentence is not read as its continuation and cited to its quote."""
     body = strip_footnote(" ".join(text.split()))
-    return f"{body} [{marker}]" if _ENDED.search(body) or is_heading(body) else f"{body}… [{marker}]"
+    return f"{body} [{marker}]" if ends_sentence(body) or is_heading(body) else f"{body}… [{marker}]"
 
 
 _SPECIFIC = re.compile(r"(?<!^)(?<![.?!]\s)\b(?:[A-Z][\w’'-]+|\d[\d,.]*)")

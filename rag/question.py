@@ -84,9 +84,10 @@ _SPLIT = re.compile(
 _CLAUSE = re.compile(r",\s+(?=(?:what|which|how|when|where|who|whom|whose|why)\b)", re.IGNORECASE)
 _ASKS = re.compile(r"^(?:what|which|how|when|where|who|whom|whose|why|does|did|do|is|are|was|were|has|have|can|could)\b",
                    re.IGNORECASE)
-_WH = re.compile(rf"(?:{_PREP}\s+)?(?:what|which|how|when|where|who|whom|whose|why)\b\s*(.*)", re.IGNORECASE | re.DOTALL)
+_WH_WORD = rf"(?:{_PREP}\s+)?(?:what|which|how|when|where|who|whom|whose|why)\b"
+_WH = re.compile(rf"{_WH_WORD}\s*(.*)", re.IGNORECASE | re.DOTALL)
 # what a bare wh-word borrows from "at what event did X": "did X", not "event did X"
-_WH_AUX = re.compile(rf"(?:{_PREP}\s+)?(?:what|which|how|when|where|who|whom|whose|why)\b(?:\s+[\w’'-]+){{0,3}}?\s+"
+_WH_AUX = re.compile(rf"{_WH_WORD}(?:\s+[\w’'-]+){{0,3}}?\s+"
                      r"((?:did|does|do|is|are|was|were|has|have|had|can|could|will|would)\b.*)", re.IGNORECASE | re.DOTALL)
 _LEAD = re.compile(r"^(according to [^,]+,|in [^,]{3,60},)\s*", re.IGNORECASE)
 
@@ -107,7 +108,8 @@ def _parts(question: str) -> tuple[tuple[str, ...], bool]:
         # "When did X, and where?" both ask "When did X" and "where did X"
         if not content_words(part) and len(parts) > 1:
             other = parts[i + 1] if i + 1 < len(parts) else parts[i - 1]
-            rest = _WH_AUX.match(_LEAD.sub("", other)) or _WH.match(_LEAD.sub("", other))
+            bare = _LEAD.sub("", other)
+            rest = _WH_AUX.match(bare) or _WH.match(bare)
             parts[i] = f"{part} {rest.group(1) if rest else other}"
     parts = [p for p in parts if content_words(p)]
     sides = len(parts) < 2

@@ -36,6 +36,11 @@ STOPWORDS = frozenset(
 _LINES = re.compile(r"(?:[^\n]*(?:,|\band)[ \t]*\n(?=[ \t]*[A-Z][^\n.!?]{0,60}(?:\n|$)))*[^\n]+")
 
 
+def ends_sentence(text: str) -> bool:
+    """Whether text ends where `sentence_spans` ends a sentence (a stop, closing quotes, a footnote)."""
+    return any(m.end() == len(text) for m in _END.finditer(text.rstrip()))
+
+
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
     """Sentence (start, end) spans of text[start:end], trimmed of surrounding whitespace."""
     end = len(text) if end is None else end
