@@ -69,6 +69,30 @@ class RawFiles:
                 self._cache[file] = None
         return self._cache[file]
 
+    def resolve(self, file: str) -> str | None:
+        """The docs-relative name a gold file refers to, or None when no file of the folder fits.
+
+        A gold set written elsewhere may name files as the seeds folder lists them ("000_x.txt"),
+        with the folder in front ("seeds/000_x.txt", "./seeds/000_x.txt"), as an absolute path
+        inside the folder, or by a bare name unique in the folder (a file in a subfolder);
+        every one of these means the same file."""
+        path = Path(file)
+        if not path.is_absolute() and (self.root / file).is_file():
+            return file
+        if path.is_absolute():
+            try:
+                rel = path.resolve().relative_to(self.root.resolve())
+            except ValueError:
+                return None
+            return rel.as_posix() if (self.root / rel).is_file() else None
+        parts = [p for p in path.parts if p not in (".", "")]
+        for n in range(1, len(parts)):  # "seeds/000_x.txt": drop leading folders until one fits
+            tail = Path(*parts[n:])
+            if (self.root / tail).is_file():
+                return tail.as_posix()
+        named = [p for p in iter_files(self.root) if p.name == path.name]
+        return named[0].relative_to(self.root).as_posix() if len(named) == 1 else None
+
     def all(self) -> dict[str, str]:
         """Every supported file of the folder."""
         files = (p.relative_to(self.root).as_posix() for p in iter_files(self.root))
@@ -130,6 +154,21 @@ def gold_spans(item: Record, raws: RawFiles) -> list[M.Span]:
             )
         spans.append(M.Span(ev["file"], *locate_loose(ev["quote"], raw)))
     return spans
+
+
+def resolve_files(items: Sequence[Record], raws: RawFiles) -> list[Record]:
+    """The items with each evidence file named as the docs folder names it (`RawFiles.resolve`),
+    so that gold spans and retrieved passages compare by the same name. A name that fits no
+    file is kept as written, for `check_items` to report."""
+    out = []
+    for item in items:
+        evidence = item.get("evidence")
+        if isinstance(evidence, list):
+            evidence = [{**ev, "file": raws.resolve(ev["file"]) or ev["file"]}
+                        if isinstance(ev, dict) and isinstance(ev.get("file"), str) else ev
+                        for ev in evidence]
+        out.append({**item, "evidence": evidence})
+    return out
 
 
 def check_items(items: Sequence[Record], raws: RawFiles) -> dict[str, str]:
@@ -336,6 +375,7 @@ def run(configs: Sequence[Config], items: Sequence[Record], docs_dir: Path, inde
 
     seed_everything()
     raws = RawFiles(docs_dir)
+    items = resolve_files(items, raws)
     systems: dict[str, Record] = {}
     t0 = time.perf_counter()
     for c in configs:

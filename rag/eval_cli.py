@@ -158,7 +158,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.split = runner.resolve_split(load_gold(args.gold), args.split, args.gold)  # the report records it
     if not items:
         raise ConfigError(f"no {args.split} items in {args.gold}")
-    if bad := runner.check_items(items, runner.RawFiles(args.docs.resolve())):
+    raws = runner.RawFiles(args.docs.resolve())
+    items = runner.resolve_files(items, raws)
+    if bad := runner.check_items(items, raws):
         listed = "\n".join(f"  {i}: {why}" for i, why in list(bad.items())[:10])
         more = f"\n  ... and {len(bad) - 10} more" if len(bad) > 10 else ""
         if not args.skip_invalid:

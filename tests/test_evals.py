@@ -10,7 +10,7 @@ import pytest
 from evals import metrics as M
 from evals.baseline import node_span
 from evals.check_gold import locate
-from evals.runner import Config, RawFiles, by_type, index_dir, summarize
+from evals.runner import Config, RawFiles, by_type, index_dir, resolve_files, summarize
 from llm_fixtures import small_llm_server  # noqa: F401  (a fixture: pytest finds it by name)
 from rag import Settings
 from rag.errors import BackendError, ConfigError
@@ -220,6 +220,24 @@ def test_raw_files_keep_crlf_and_offsets(tmp_path: Path) -> None:
     assert raws.get("missing.txt") is None
 
 
+def test_raw_files_resolve_gold_file_names_written_elsewhere(tmp_path: Path) -> None:
+    docs = tmp_path / "seeds"
+    (docs / "sub").mkdir(parents=True)
+    (docs / "a.txt").write_text("alpha", encoding="utf-8")
+    (docs / "sub" / "b.txt").write_text("beta", encoding="utf-8")
+    raws = RawFiles(docs)
+    for name in ("a.txt", "seeds/a.txt", "./seeds/a.txt", str(docs / "a.txt"), "x/y/a.txt"):
+        assert raws.resolve(name) == "a.txt", name
+    assert raws.resolve("b.txt") == "sub/b.txt"  # a bare name unique in the folder
+    assert raws.resolve("seeds/sub/b.txt") == "sub/b.txt"
+    assert raws.resolve("c.txt") is None and raws.resolve(str(tmp_path / "a.txt")) is None
+    (docs / "sub" / "a2").mkdir()
+    (docs / "sub" / "a2" / "b.txt").write_text("beta", encoding="utf-8")
+    assert raws.resolve("b.txt") is None  # two files of that name: which one is not guessed
+    items = resolve_files([{"id": "i", "evidence": [{"file": "seeds/a.txt", "quote": "alpha"}, "bad"]}], raws)
+    assert items[0]["evidence"] == [{"file": "a.txt", "quote": "alpha"}, "bad"]
+
+
 class _Node:
     def __init__(self, text: str, start: int | None, end: int | None) -> None:
         self.text, self.start_char_idx, self.end_char_idx = text, start, end
@@ -323,24 +341,31 @@ def test_rag_eval_stops_on_unscorable_gold_before_indexing_and_skips_it_on_reque
     (docs / "a.txt").write_text("The treaty was signed in Moscow in 2022 by both leaders. " * 3, encoding="utf-8")
     good = {"id": "ok", "question": "Where was the treaty signed?", "answer": "Moscow", "type": "factoid",
             "evidence": [{"file": "a.txt", "quote": "The treaty was signed in Moscow in 2022"}]}
+    named = [{**good, "id": "prefixed", "evidence": [{"file": "docs/a.txt", "quote": good["evidence"][0]["quote"]}]},
+             {**good, "id": "absolute", "evidence": [{"file": str(docs / "a.txt"),
+                                                       "quote": good["evidence"][0]["quote"]}]}]
     bad = [{**good, "id": "lost", "evidence": [{"file": "a.txt", "quote": "signed in Paris"}]},
            {**good, "id": "nofile", "evidence": [{"file": "b.txt", "quote": "The treaty"}]},
            {**good, "id": "shape", "evidence": ["The treaty was signed"]}]
     gold = tmp_path / "g.jsonl"
-    gold.write_text("".join(json.dumps(i) + "\n" for i in [good, *bad]), encoding="utf-8")
+    gold.write_text("".join(json.dumps(i) + "\n" for i in [good, *named, *bad]), encoding="utf-8")
     indexes = tmp_path / "indexes"
     args = ["--gold", str(gold), "--docs", str(docs), "--no-baseline", "--index-dir", str(indexes),
             "--out", str(tmp_path / "r")]
     with pytest.raises(ConfigError) as err:
         eval_main(args)
     msg = str(err.value)
-    assert "3 of 4 gold items" in msg and "--skip-invalid" in msg
+    assert "3 of 6 gold items" in msg and "--skip-invalid" in msg
     assert "lost: evidence 1: quote not found in a.txt" in msg
     assert "nofile: evidence 1 cites b.txt" in msg and "shape: evidence 1 is" in msg
     assert not indexes.exists()  # failed before any index was built
     assert eval_main([*args, "--skip-invalid"]) == 0
     report = json.loads((tmp_path / "r" / "report.json").read_text(encoding="utf-8"))
-    assert [i["id"] for i in report["items"]] == ["ok"]
+    assert [i["id"] for i in report["items"]] == ["ok", "prefixed", "absolute"]
+    # a file named with its folder or by absolute path is the same file: scored alike, not as a miss
+    hits = [i["results"]["default"]["scores"]["hybrid"]["hit_all@5"] for i in report["items"]]
+    assert hits == [1.0, 1.0, 1.0]
+    assert {ev["file"] for i in report["items"] for ev in i["evidence"]} == {"a.txt"}
     assert set(report["meta"]["skipped_items"]) == {"lost", "nofile", "shape"}
     assert "Left out, their evidence not found" in (tmp_path / "r" / "report.md").read_text(encoding="utf-8")
 
