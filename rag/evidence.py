@@ -86,8 +86,10 @@ def mentions(counted: Sequence[str], text: str, idf: Mapping[str, float]) -> boo
         return True
     have = set(content_words(text))
     have |= {part for w in have for part in w.split("-")}
-    total = sum(idf.get(t, 1.0) for t in counted)
-    got = sum(idf.get(t, 1.0) for t in counted if t in have or all(p in have for p in t.split("-")))
+    unseen = unseen_idf(idf)  # a word no chunk has is the rarest of all, not a common one
+    weight = {t: idf.get(t, unseen) for t in counted}
+    total = sum(weight.values())
+    got = sum(w for t, w in weight.items() if t in have or all(p in have for p in t.split("-")))
     return got >= COUNTED_SHARE * total
 
 
@@ -160,6 +162,15 @@ def idf_table(token_lists: Sequence[Sequence[str]]) -> dict[str, float]:
         for t in set(toks):
             df[t] = df.get(t, 0) + 1
     return {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
+
+
+def unseen_idf(idf: Mapping[str, float]) -> float:
+    """The IDF (`idf_table`'s formula) of a word no chunk holds: the chunk count is read off the
+    rarest word's IDF, taken as that of a word one chunk holds. 1.0 for an empty table."""
+    if not idf:
+        return 1.0
+    n = 1.5 * (math.exp(max(idf.values())) - 1) + 0.5
+    return math.log(1 + (n + 0.5) / 0.5)
 
 
 def evidence_strength(sentences: Sequence[Sentence]) -> float:

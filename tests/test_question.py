@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
-from rag.evidence import Sentence, answerable, mentions
+from rag.evidence import Sentence, answerable, idf_table, mentions, unseen_idf
 from rag.question import analyse, expected_type, has_answer, qualifies, subqueries
 
 
@@ -222,6 +224,17 @@ def test_a_count_must_be_of_the_thing_asked_about() -> None:
     assert not mentions(("israeli", "tourist"), "Israeli firms sold 40 drones in 2022.", idf)
     assert mentions(("ethnic", "azerbaijani"), "Around one million ethnic-Azerbaijanis arrived.", idf)
     assert mentions((), "anything", idf)
+
+
+def test_a_counted_word_no_document_has_weighs_as_the_rarest() -> None:
+    # "servicemen" is in no chunk: it is the most specific word of "Azerbaijani servicemen", so a
+    # count of Azerbaijani villagers is no count of them (as a common word it had weighed 1.0)
+    idf = idf_table([["azerbaijani", "villag"], ["azerbaijani", "tourist"], ["azerbaijani"], ["tourist"]])
+    killed = "Schlickin added that fifty villages were burned and their Azerbaijani inhabitants massacred."
+    assert not mentions(("azerbaijani", "servicemen"), killed, idf)
+    assert mentions(("azerbaijani", "villag"), killed, idf)
+    assert unseen_idf(idf) == pytest.approx(math.log(1 + 4.5 / 0.5))  # df 0 of 4 chunks
+    assert unseen_idf(idf) > max(idf.values()) and unseen_idf({}) == 1.0
 
 
 def test_the_extractive_answer_is_the_typed_sentence_that_holds_the_qualifier() -> None:
