@@ -295,9 +295,10 @@ def enumerated(question: str) -> int:
     return _COUNT_WORDS[m.group(1).lower()] if m else 1
 
 
-# first match wins: "what date" before "when", money before a plain number
+# first match wins: "what date" before "when", a share before money ("what share of the cost" asks
+# for a percentage), money before a plain number
 _TYPE_QUESTIONS: tuple[tuple[Expects, re.Pattern[str]], ...] = (
-    ("day", _DAY_Q), ("date", _DATE_Q), ("time", _TIME_Q), ("money", _MONEY_Q), ("share", _SHARE_Q),
+    ("day", _DAY_Q), ("date", _DATE_Q), ("time", _TIME_Q), ("share", _SHARE_Q), ("money", _MONEY_Q),
     ("number", _NUMBER_Q), ("person", _PERSON_Q), ("name", _NAME_Q),
 )
 

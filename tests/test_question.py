@@ -22,6 +22,8 @@ from rag.question import analyse, expected_type, has_answer, qualifies, subqueri
         ("What is the total budget of the program?", "money"),
         ("How many people have resettled in Aghali?", "number"),
         ("Roughly what share of Israel's oil comes from Azerbaijan?", "share"),
+        ("What share of the cost of farm machinery does the state cover?", "share"),  # not money for "cost"
+        ("What is the cost of a hectare of farmland?", "money"),
         ("What IDP and refugee totals did the committee report?", "number"),
         ("Who became the envoy in Paris?", "person"),
         ("What is the name of the Slovak defense minister?", "person"),
