@@ -15,7 +15,7 @@ from .embedding import Embedder
 from .evidence import idf_table
 from .store import Store
 from .question import asks_author, list_asked, subqueries
-from .text import content_words, list_positions, named_authors, surnames
+from .text import author_names, content_words, list_positions, named_authors, surnames
 from .types import Chunk, Passage
 
 log = logging.getLogger(__name__)
@@ -154,7 +154,7 @@ class Retriever:
         bio matches it): the whole-corpus ranking may hold none of them."""
         topical = [p for p in subqueries(question) if not named_authors(p, {a for _, a in named})]
         topic = " ".join(topical) if TOPICAL_PARTS and topical else question
-        for n in {n for _, a in named for n in surnames(a)}:
+        for n in {n for _, a in named for n in author_names(a)}:
             topic = re.sub(rf"\b{re.escape(n)}(?:['’]s)?\b", " ", topic)
         per: list[list[tuple[int, float]]] = []
         for f, a in named:

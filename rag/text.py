@@ -151,12 +151,20 @@ def surnames(author: str | None) -> list[str]:
     return [n.split()[-1] for n in re.split(r"\s*,\s*(?:and\s+)?|\s+and\s+|\s*&\s*", author) if n.split()]
 
 
+def author_names(author: str | None) -> list[str]:
+    """The words a question may name an author's piece by: the surnames, and an organisation
+    the author field gives in brackets ("Narek Minasyan (RCSP)" -> Minasyan, RCSP: "the RCSP
+    analysis")."""
+    orgs = re.findall(r"\(([^)]+)\)", author or "")
+    return surnames(author) + [o.strip() for o in orgs if o.strip()]
+
+
 def named_authors(question: str, authors: Iterable[str]) -> list[str]:
-    """The authors whose surname the question names as a word ("How do Pashayeva and Gauin
-    differ?"), in the order it names them."""
+    """The authors whose surname (or bracketed organisation, see `author_names`) the question
+    names as a word ("How do Pashayeva and Gauin differ?"), in the order it names them."""
     found = []
     for a in set(authors):
-        at = [m.start() for n in surnames(a) for m in re.finditer(rf"\b{re.escape(n)}\b", question)]
+        at = [m.start() for n in author_names(a) for m in re.finditer(rf"\b{re.escape(n)}\b", question)]
         if at:
             found.append((min(at), a))
     return [a for _, a in sorted(found)]

@@ -9,7 +9,7 @@ import pytest
 
 from rag import Index
 from rag.question import asks_author
-from rag.text import sentence_spans, surnames
+from rag.text import author_names, named_authors, sentence_spans, surnames
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 
@@ -63,6 +63,14 @@ def test_surnames() -> None:
     assert surnames("Narek Minasyan (RCSP)") == ["Minasyan"]
     assert surnames("Jane Doe & John Roe") == ["Doe", "Roe"]
     assert surnames(None) == []
+
+
+def test_a_piece_is_named_by_its_authors_surname_or_bracketed_organisation() -> None:
+    assert author_names("Narek Minasyan (RCSP)") == ["Minasyan", "RCSP"]
+    authors = {"Narek Minasyan (RCSP)", "Gulshan Pashayeva", "Maxime Gauin"}
+    question = "Contrast Pashayeva's account with the RCSP analysis."
+    assert named_authors(question, authors) == ["Gulshan Pashayeva", "Narek Minasyan (RCSP)"]
+    assert named_authors("What does the CSTO do?", authors) == []
 
 
 def test_a_list_of_names_wrapped_after_and_is_one_sentence() -> None:
