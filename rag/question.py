@@ -122,6 +122,40 @@ def _parts(question: str) -> tuple[tuple[str, ...], bool]:
     return tuple(p if p.lower().startswith(prefix.lower()) else prefix + p for p in parts), sides
 
 
+_VERBS_ = r"(?:differ|disagree|clash|diverge|compare|contrast)\w*"
+# a part that only asks to compare sources: "Compare A with B", "How do A and B differ"
+_INSTRUCTION = re.compile(
+    rf"^\s*(?:(?:compare|contrast)\s+(?P<a>[^:;]+?)\s+(?:with|and|to|against)\s+(?P<b>[^:;]+?)"
+    rf"|how\s+(?:do|does|did)\s+(?P<c>[^:;]+?)\s+and\s+(?P<d>[^:;]+?)\s+{_VERBS_}"
+    rf"|how\s+(?:do|does|did)\s+(?:the\s+)?(?:analyses|accounts|documents|sources|essays|pieces|articles)\s+{_VERBS_})"
+    r"\s*[.?]?\s*$",
+    re.IGNORECASE,
+)
+
+
+def retrieval_queries(question: str) -> list[str]:
+    """The sub-queries to search for (see `subqueries`), with a part that only asks to compare
+    sources ("Has Azerbaijan helped Ukraine? Compare Shahbazov's account with Abrahamyan's.")
+    replaced by one query per source, each the other parts' topic plus that source ("Has
+    Azerbaijan helped Ukraine Shahbazov's account", ...): the instruction alone holds no topic,
+    so its own ranking is noise in the sum. A source-free instruction ("How do the analyses
+    differ?") is left out."""
+    parts = subqueries(question)
+    found = [(p, _INSTRUCTION.match(p)) for p in parts]
+    topical = [p for p, m in found if not m]
+    if not SOURCE_SIDES or not topical or len(topical) == len(parts):
+        return parts
+    topic = " ".join(topical)
+    out = list(topical)
+    for _, m in found:
+        if m:
+            out.extend(f"{topic} {side}" for side in (m["a"] or m["c"], m["b"] or m["d"]) if side)
+    return out if len(out) > 1 else []
+
+
+SOURCE_SIDES = True
+
+
 def _clauses(part: str) -> list[str]:
     """A part split at ", what/which/how ..." when what comes before is a question of its own."""
     pieces = _CLAUSE.split(part)

@@ -14,7 +14,7 @@ from .chunking import embed_text
 from .embedding import Embedder
 from .evidence import idf_table
 from .store import Store
-from .question import asks_author, list_asked, subqueries
+from .question import asks_author, list_asked, retrieval_queries, subqueries
 from .text import author_names, content_words, list_positions, named_authors, surnames
 from .types import Chunk, Passage
 
@@ -79,7 +79,7 @@ class Retriever:
         else:
             bm25_hits = self.lexical(question, candidates, files)  # the whole question's BM25 list, used twice
             lists = [self._fuse(question, candidates, files, bm25_hits),
-                     *(self._fuse(q, candidates, files) for q in subqueries(question))]
+                     *(self._fuse(q, candidates, files) for q in retrieval_queries(question))]
             ranked = _summed(lists)
             if COVERAGE:
                 ranked = self._coverage(question, ranked)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+import rag.question as question_module
 import rag.retrieval as retrieval
 from rag import Index
 from rag.retrieval import _pin, _summed
@@ -132,3 +133,21 @@ def test_a_named_authors_best_chunk_is_ranked_for_the_parts_that_name_no_author(
     # each author's best two chunks, in turn
     assert [ret.chunks[i].author for i, _ in bests] == ["Arthur Lenk", "Eduard Abrahamyan"] * retrieval.AUTHOR_CHUNKS
     assert set(asked) == {"Does Azerbaijan belong with the West or work against it"}
+
+
+def test_an_instruction_to_compare_sources_is_searched_as_the_topic_per_source(
+    seeds_index: Index, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """"Compare A's account with B's" holds no topic: searched alone, its ranking is noise in the
+    sum; searched as the other part's topic plus each source, it finds each source's view."""
+    question = ("What is Azerbaijan's approach to the Armenian population of Karabakh? "
+                "Contrast Pashayeva's account with the RCSP analysis.")
+    raw = (seeds_index.docs_root / "003_d8b061254c31fc03.txt").read_text(encoding="utf-8")
+    view = raw.index("Azerbaijan is ready to reintegrate")
+
+    def found() -> bool:
+        return any(p.file.startswith("003") and p.start <= view < p.end for p in seeds_index.retrieve(question, k=5))
+
+    assert found()
+    monkeypatch.setattr(question_module, "SOURCE_SIDES", False)
+    assert not found()

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from rag.evidence import Sentence, answerable, idf_table, mentions, unseen_idf
-from rag.question import analyse, expected_type, has_answer, qualifies, subqueries
+from rag.question import analyse, expected_type, has_answer, qualifies, retrieval_queries, subqueries
 
 
 @pytest.mark.parametrize(
@@ -323,3 +323,16 @@ def test_source_phrases_name_where_to_look_not_what_to_find() -> None:
         "In Eduard Abrahamyan's ISA analysis"]
     assert source_phrases("Which member of the French cabinet blamed Azerbaijan for the unrest?") == []
     assert source_phrases("How many tourists came per year in 2019, and what was spent per capita?") == []
+
+
+def test_a_part_that_only_asks_to_compare_sources_is_searched_per_source() -> None:
+    topic = "Has Azerbaijan helped Ukraine"
+    assert retrieval_queries(f"{topic}? Compare Shahbazov's account with Abrahamyan's ISA analysis.") == [
+        topic, f"{topic} Shahbazov's account", f"{topic} Abrahamyan's ISA analysis"]
+    assert retrieval_queries(f"{topic}? How do Pashayeva and Gauin differ?") == [
+        topic, f"{topic} Pashayeva", f"{topic} Gauin"]
+    assert retrieval_queries(f"{topic}? How do the analyses differ?") == []  # the whole question alone
+    # a comparison that is itself the topic is no bare instruction
+    question = "Compare the summits of 2022 and 2023: at which one did Aliyev meet Macron, and what did he say?"
+    assert retrieval_queries(question) == subqueries(question)
+    assert retrieval_queries("When did X sign it, and where?") == subqueries("When did X sign it, and where?")
