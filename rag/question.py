@@ -399,7 +399,10 @@ def _sides(parts: tuple[str, ...]) -> tuple[frozenset[str], ...]:
 
 
 def expected_type(question: str) -> Expects | None:
-    """The answer type a (single) question asks for, or None when its wording does not say."""
+    """The answer type a (single) question asks for, or None when its wording does not say. A
+    leading frame ("According to Gauin, when did …", "In his essay, who …") is read past: the
+    patterns that anchor the question word at the start would miss it."""
+    question = _LEAD.sub("", question.strip())
     return next((kind for kind, pattern in _TYPE_QUESTIONS if pattern.search(question)), None)
 
 

@@ -20,6 +20,8 @@ from rag.question import analyse, expected_type, has_answer, qualifies, retrieva
         ("In which year did Baku open an embassy?", "date"),
         ("What was the value of the equipment sold in 2015?", "money"),
         ("What is the total budget of the program?", "money"),
+        ("According to Maxime Gauin, when did Aliyev sign the treaty?", "time"),  # the frame is read past
+        ("In his essay, who opened the embassy?", "person"),
         ("How many people have resettled in Aghali?", "number"),
         ("Roughly what share of Israel's oil comes from Azerbaijan?", "share"),
         ("What share of the cost of farm machinery does the state cover?", "share"),  # not money for "cost"
