@@ -25,7 +25,8 @@ _DAY_Q = re.compile(_WHICH_EXACT + r"(?:date|day)\b", re.IGNORECASE)
 _DATE_Q = re.compile(_WHICH_EXACT + r"(?:year|month)\b", re.IGNORECASE)
 _TIME_Q = re.compile(r"^\s*(?:and\s+)?(?:since\s+)?when\b", re.IGNORECASE)  # a date, a time, "every two hours"
 _MONEY_Q = re.compile(
-    r"\b(?:how much (?:money|did \w+(?: \w+){0,3} (?:spend|pay|invest|cost))|(?:monetary|dollar|euro|total)?"
+    r"\b(?:how much (?:money|funding|financing|financial (?:aid|support|assistance)|aid|investment"
+    r"|did \w+(?: \w+){0,3} (?:spend|pay|invest|cost))|(?:monetary|dollar|euro|total)?"
     r"\s*(?:value|cost|price|budget|worth)\b(?! of (?:the )?(?:relationship|ties|partnership))|how much .{0,40}"
     r"\b(?:spen[dt]|paid|pay|cost|invest(?:ed)?|worth)\b)",
     re.IGNORECASE,

@@ -20,6 +20,8 @@ from rag.question import analyse, expected_type, has_answer, qualifies, retrieva
         ("In which year did Baku open an embassy?", "date"),
         ("What was the value of the equipment sold in 2015?", "money"),
         ("What is the total budget of the program?", "money"),
+        ("How much funding did the facility allocate to Armenia?", "money"),
+        ("How much gas does Azerbaijan export?", "number"),
         ("According to Maxime Gauin, when did Aliyev sign the treaty?", "time"),  # the frame is read past
         ("In his essay, who opened the embassy?", "person"),
         ("How many people have resettled in Aghali?", "number"),
