@@ -24,6 +24,7 @@ SIDES = True  # each side of a comparison ("How do Western and Russian accounts 
 # not a fact the answer lacks: no sentence is added for it ("Erdogan" in every passage of his essay)
 COMMON_SHARE = 1.0
 SOURCE_WORDS = True  # nor for the words of a phrase naming the source (`question.source_phrases`)
+VIEWS_BY_AUTHOR = True  # a views answer's two sources may be two authors of one file
 DUPLICATE = 0.6  # word-set overlap (Jaccard) above which two sentences say the same thing
 _CLOSED = re.compile(r"[.!?…:;\"”’)\]]\d{0,3}$")
 
@@ -87,7 +88,8 @@ class ExtractiveGenerator:
             for s in pool[1:]:
                 if s.score < ENUM_FLOOR * pool[0].score:
                     break
-                if passages is not None and all(passages[c.passage].file != passages[s.passage].file for c in chosen):
+                if passages is not None and all(_source(passages[c.passage]) != _source(passages[s.passage])
+                                                for c in chosen):
                     _add(chosen, s)
                     break
         else:
@@ -191,6 +193,11 @@ def _list_item(ranked: Sequence[Sentence], qa: Analysis, j: int,
     return next((s for s in ranked if list_position(s.text, qa.list_size) == n
                  and ((home is not None and _section(s, passages or ()) == home)
                       or s.score >= ENUM_FLOOR * top.score)), None)
+
+
+def _source(p: Passage) -> tuple[str, str | None]:
+    """Who says it: the file, and within a file of several pieces (a journal issue) the author."""
+    return (p.file, p.author if VIEWS_BY_AUTHOR else None)
 
 
 def _section(s: Sentence, passages: Sequence[Passage]) -> tuple[str, str | None]:

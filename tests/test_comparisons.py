@@ -6,7 +6,10 @@ import pytest
 
 import rag.extractive
 from rag import Index
+from rag.evidence import Sentence
+from rag.extractive import ExtractiveGenerator
 from rag.question import analyse, compared, subqueries
+from rag.types import Passage
 
 from corpus import index_of
 
@@ -62,3 +65,23 @@ def test_each_side_of_a_comparison_is_quoted(harbour: Index, monkeypatch: pytest
     assert all(raw[c.start:c.end] == c.quote for c in answer.citations)
     monkeypatch.setattr(rag.extractive, "SIDES", False)  # off: both parts take the best sentence, one side
     assert "southern account is" not in harbour.ask(question).text
+
+
+def test_a_views_answer_takes_two_authors_of_one_journal_as_two_sources(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A yes/no question is answered by the best sentence of each of two sources; two essays of
+    one journal issue are two sources, not one file."""
+
+    def passage(author: str, text: str) -> Passage:
+        return Passage(file="journal.txt", start=0, end=len(text), text=text, score=1.0, line_start=1,
+                       line_end=1, section=f"Essay by {author}", author=author)
+
+    a = "Russia has been a dependable protector of Armenia for decades."
+    b = "Russia failed to protect Armenia when it was needed most."
+    passages = [passage("Ann Roe", a + " " + a.replace("decades", "years")), passage("Bo Doe", b)]
+    sentences = [Sentence(0, 0, len(a), a, 0.9, 0.9), Sentence(0, len(a) + 1, 2 * len(a), a, 0.85, 0.85),
+                 Sentence(1, 0, len(b), b, 0.8, 0.8)]
+    question = "Is Russia a dependable protector of Armenia?"
+    chosen = ExtractiveGenerator().select(question, sentences, passages)
+    assert {s.passage for s in chosen} == {0, 1}
+    monkeypatch.setattr(rag.extractive, "VIEWS_BY_AUTHOR", False)  # by file alone: one source, one sentence
+    assert {s.passage for s in ExtractiveGenerator().select(question, sentences, passages)} == {0}
