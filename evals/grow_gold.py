@@ -29,6 +29,9 @@ from rag.embedding import get_embedder
 MAX_COSINE = 0.8
 
 
+UNANSWERED = "Not answered in the documents."
+
+
 def _spans(item: dict[str, Any], seeds: dict[str, str]) -> list[Span]:
     return [Span(ev["file"], *locate(ev["quote"], seeds[ev["file"]])) for ev in item["evidence"]]
 
@@ -77,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     last = max(int(o["id"].lstrip("g")) for o in old if o["id"].lstrip("g").isdigit())
     kept = [{"id": f"g{n:03d}", **{k: v for k, v in item.items() if k not in ("id", "split")}, "split": "dev"}
             for n, item in enumerate(kept, start=last + 1)]  # the gold file's key order: id first
+    for item in kept:  # an unanswerable item's gold answer says so, as the file's others do
+        if item.get("type") == "unanswerable" and not item.get("answer"):
+            item["answer"] = UNANSWERED
     print("\n".join(f"dropped {d}" for d in dropped))
     print(f"kept {len(kept)} of {len(new)}: {dict(Counter(item['type'] for item in kept))}")
     if args.write and kept:

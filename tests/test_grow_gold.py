@@ -56,3 +56,13 @@ def test_drafts_without_ids_are_named_by_position_and_kept_id_first(tmp_path: Pa
     assert "dropped new item 1: question near g007" in capsys.readouterr().out
     added = json.loads(gold.read_text(encoding="utf-8").splitlines()[-1])
     assert list(added)[0] == "id" and added["id"] == "g008" and added["split"] == "dev"
+
+
+def test_an_unanswerable_draft_without_an_answer_gets_the_files_wording(tmp_path: Path, capsys) -> None:
+    gold = _write(tmp_path / "gold.jsonl", [
+        _item("g001", "Which Bulgarian arms makers did Azerbaijan try to invest in?", QUOTE)])
+    draft = {**_item("n01", "How many hectares of vineyards does the Zangilan district plan to plant?", None),
+             "answer": ""}
+    new = _write(tmp_path / "new.jsonl", [draft])
+    assert main([str(new), "--gold", str(gold), "--seeds", str(SEEDS), "--write"]) == 0  # the check passes
+    assert load_gold(gold)[-1]["answer"] == "Not answered in the documents."
