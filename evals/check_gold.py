@@ -90,8 +90,9 @@ _BREAK = r"(?:[-‐]\s+)?"  # a PDF line-end hyphenation inside a word: "posi- t
 def locate_loose(quote: str, raw_text: str) -> tuple[int, int]:
     """`locate`, else the same search forgiving what a quote typed by hand or copied from a
     viewer spells differently from the original file: straight for typographic quotes and
-    dashes, letter case, and a word the file breaks across a line with a hyphen ("posi- tion"
-    for "position"). For evaluating gold files written elsewhere (a held-out set); our own
+    dashes, letter case, a word the file breaks across a line with a hyphen ("posi- tion"
+    for "position"), and an ellipsis ("A … B", "A [...] B": the pieces in order, at most
+    ELLIPSIS_GAP characters apart). For evaluating gold files written elsewhere (a held-out set); our own
     gold set is checked with the strict `locate`. Raises ValueError if still absent."""
     if not quote.split():
         raise ValueError("empty quote")
@@ -99,11 +100,28 @@ def locate_loose(quote: str, raw_text: str) -> tuple[int, int]:
         return locate(quote, raw_text)
     except ValueError:
         pass  # not verbatim: try the forgiving pattern
-    pattern = r"\s+".join(_BREAK.join(_LOOSE_CHARS.get(ch, re.escape(ch)) for ch in w) for w in quote.split())
-    m = re.search(pattern, raw_text, re.IGNORECASE)
-    if m is None:
-        raise ValueError(f"quote not found: {quote[:80]!r}")
-    return m.start(), m.end()
+    m = re.search(_loose_pattern(quote), raw_text, re.IGNORECASE)
+    if m is not None:
+        return m.start(), m.end()
+    pieces = [p for p in _ELLIPSIS.split(quote) if p.split()]
+    if len(pieces) > 1:  # "A … B": each piece in order, close together; the span runs from A to B
+        start = end = -1
+        for piece in pieces:
+            m = re.compile(_loose_pattern(piece), re.IGNORECASE).search(raw_text, max(end, 0))
+            if m is None or (end >= 0 and m.start() - end > ELLIPSIS_GAP):
+                break
+            start, end = (m.start() if start < 0 else start), m.end()
+        else:
+            return start, end
+    raise ValueError(f"quote not found: {quote[:80]!r}")
+
+
+ELLIPSIS_GAP = 1500  # characters an ellipsis of a quote may leave out
+_ELLIPSIS = re.compile(r"\s*(?:\[\s*(?:…|\.\.\.)\s*\]|…|\.\.\.)\s*")
+
+
+def _loose_pattern(quote: str) -> str:
+    return r"\s+".join(_BREAK.join(_LOOSE_CHARS.get(ch, re.escape(ch)) for ch in w) for w in quote.split())
 
 
 def _read_seeds(seeds_dir: Path) -> dict[str, str]:

@@ -335,6 +335,21 @@ def test_locate_loose_forgives_quote_marks_dashes_case_and_hyphenation() -> None
         locate_loose("the road was blocked", raw)
 
 
+def test_locate_loose_reads_an_ellipsis_as_left_out_text() -> None:
+    from evals.check_gold import ELLIPSIS_GAP, locate_loose
+
+    raw = "Intro. The treaty was signed in Moscow, after long talks on many points, by both leaders. End."
+    start = raw.index("The treaty")
+    for quote in ("The treaty was signed in Moscow … by both leaders.", "The treaty was signed in Moscow [...] by both leaders.",
+                  "The treaty was signed in Moscow...by both leaders."):
+        assert locate_loose(quote, raw) == (start, raw.index(" End."))
+    with pytest.raises(ValueError, match="quote not found"):
+        locate_loose("by both leaders … The treaty", raw)  # the pieces must come in order
+    far = "The treaty was signed." + " filler" * ELLIPSIS_GAP + " By both leaders."
+    with pytest.raises(ValueError, match="quote not found"):
+        locate_loose("The treaty was signed … By both leaders.", far)  # too far apart to be one quote
+
+
 def test_rag_eval_stops_on_unscorable_gold_before_indexing_and_skips_it_on_request(tmp_path: Path) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()
