@@ -25,6 +25,7 @@ SIDES = True  # each side of a comparison ("How do Western and Russian accounts 
 COMMON_SHARE = 1.0
 SOURCE_WORDS = True  # nor for the words of a phrase naming the source (`question.source_phrases`)
 VIEWS_BY_AUTHOR = True  # a views answer's two sources may be two authors of one file
+NAME_HEADS = True  # a name of several words counts as held when its last word is
 DUPLICATE = 0.6  # word-set overlap (Jaccard) above which two sentences say the same thing
 _CLOSED = re.compile(r"[.!?…:;\"”’)\]]\d{0,3}$")
 
@@ -135,6 +136,9 @@ def quoted(text: str, marker: int) -> str:
 _SPECIFIC = re.compile(r"(?<!^)(?<![.?!]\s)\b(?:[A-Z][\w’'-]+|\d[\d,.]*)")
 
 
+_NAME_RUN = re.compile(r"\b[A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+)+")  # capitalised words in a row: one name
+
+
 def specific_words(question: str) -> list[str]:
     """The question's names and numbers (capitalised words past the first, digits): the facts
     an answer must mention, unlike its generic words."""
@@ -240,6 +244,11 @@ def _cover(chosen: list[Sentence], pool: Sequence[Sentence], qa: Analysis, cap: 
         return
     have = {w for s in chosen for w in content_words(s.text)}
     missing = {w for w in specific_words(qa.text) if w not in have}
+    if missing and NAME_HEADS:  # "Ruben Vardanyan", "Foreign Minister Bayramov": named by its last word
+        for run in _NAME_RUN.findall(qa.text):
+            run_words = content_words(run)
+            if len(run_words) > 1 and run_words[-1] in have:
+                missing -= set(run_words)
     if missing and SOURCE_WORDS:  # "according to the ISA analysis": where to look, not a fact to quote
         missing -= {w for phrase in source_phrases(qa.text) for w in content_words(phrase)}
     if missing and passages and COMMON_SHARE:

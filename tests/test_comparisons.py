@@ -85,3 +85,16 @@ def test_a_views_answer_takes_two_authors_of_one_journal_as_two_sources(monkeypa
     assert {s.passage for s in chosen} == {0, 1}
     monkeypatch.setattr(rag.extractive, "VIEWS_BY_AUTHOR", False)  # by file alone: one source, one sentence
     assert {s.passage for s in ExtractiveGenerator().select(question, sentences, passages)} == {0}
+
+
+def test_a_name_of_several_words_is_held_by_its_last_word(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The answer names "Vardanyan": no sentence is added only because it also says "Ruben"."""
+    answer = "Vardanyan renounced his Russian citizenship and took Armenian citizenship in 2021."
+    other = "Travel was interrupted in fall 2022 after the arrival of Ruben Vardanyan in Karabakh."
+    passages = [Passage(file="a.txt", start=0, end=len(text), text=text, score=1.0, line_start=1, line_end=1)
+                for text in (answer, other)]
+    sentences = [Sentence(0, 0, len(answer), answer, 0.9, 0.9), Sentence(1, 0, len(other), other, 0.85, 0.85)]
+    question = "In what year did Ruben Vardanyan acquire Armenian citizenship?"
+    assert [s.text for s in ExtractiveGenerator().select(question, sentences, passages)] == [answer]
+    monkeypatch.setattr(rag.extractive, "NAME_HEADS", False)  # "ruben" missing: the other sentence is added
+    assert len(ExtractiveGenerator().select(question, sentences, passages)) == 2
