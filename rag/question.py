@@ -123,12 +123,13 @@ def _parts(question: str) -> tuple[tuple[str, ...], bool]:
     return tuple(p if p.lower().startswith(prefix.lower()) else prefix + p for p in parts), sides
 
 
-_VERBS_ = r"(?:differ|disagree|clash|diverge|compare|contrast)\w*"
+_VERBS = r"(?:differ|disagree|clash|diverge|compare|contrast)\w*"
+SOURCE_SIDES = True  # a part that only asks to compare sources is searched per source (`retrieval_queries`)
 # a part that only asks to compare sources: "Compare A with B", "How do A and B differ"
 _INSTRUCTION = re.compile(
     rf"^\s*(?:(?:compare|contrast)\s+(?P<a>[^:;]+?)\s+(?:with|and|to|against)\s+(?P<b>[^:;]+?)"
-    rf"|how\s+(?:do|does|did)\s+(?P<c>[^:;]+?)\s+and\s+(?P<d>[^:;]+?)\s+{_VERBS_}"
-    rf"|how\s+(?:do|does|did)\s+(?:the\s+)?(?:analyses|accounts|documents|sources|essays|pieces|articles)\s+{_VERBS_})"
+    rf"|how\s+(?:do|does|did)\s+(?P<c>[^:;]+?)\s+and\s+(?P<d>[^:;]+?)\s+{_VERBS}"
+    rf"|how\s+(?:do|does|did)\s+(?:the\s+)?(?:analyses|accounts|documents|sources|essays|pieces|articles)\s+{_VERBS})"
     r"\s*[.?]?\s*$",
     re.IGNORECASE,
 )
@@ -154,16 +155,12 @@ def retrieval_queries(question: str) -> list[str]:
     return out if len(out) > 1 else []
 
 
-SOURCE_SIDES = True
-
-
 def _clauses(part: str) -> list[str]:
     """A part split at ", what/which/how ..." when what comes before is a question of its own."""
     pieces = _CLAUSE.split(part)
     return pieces if _ASKS.match(pieces[0]) else [part]
 
 
-_VERBS = r"(?:differ|disagree|clash|diverge|compare|contrast)\w*"
 # "How do Western and Russian accounts differ on Z?", "How did A and B clash over Z?"
 _BOTH = re.compile(rf"^(.*?\b(?:do|does|did|have|has|had)\s+)(.+?)\s+and\s+(.+?)\s+({_VERBS}\b.*)$",
                    re.IGNORECASE | re.DOTALL)
