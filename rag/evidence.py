@@ -43,6 +43,7 @@ class Sentence:
     bonus: float = 0.0
     context: float = 0.0  # base score of the sentence before it in the same passage
     context_dense: float = 0.0  # and its cosine similarity
+    part_context: tuple[float, ...] = ()  # the sentence before's score against each part (same passage)
     qualifier_match: bool = False  # its qualifier phrases mean the question's ("first stage" for "first phase")
 
     @property
@@ -114,7 +115,8 @@ def score_sentences(
     terms = [content_words(q) for q in queries]
     near = _qualifier_matches(qa, [c[3] for c in cands], embedder)
     out: list[Sentence] = []
-    prev: tuple[int, float, float] = (-1, 0.0, 0.0)  # passage, base and cosine of the previous sentence
+    prev: tuple[int, float, float, tuple[float, ...]] = (-1, 0.0, 0.0, ())  # the previous sentence's passage,
+    # base, cosine and part scores
     for (pi, s, e, text), row in zip(cands, sims):
         # the passage header (essay title/author) counts as lexical context of its sentences
         context = passages[pi].header + " " + text
@@ -126,12 +128,12 @@ def score_sentences(
         answers = has_answer(qa.expects, qa.words, text) and mentions(qa.counted, text, idf)
         typed = (answers and qa.expects is not None) or any(a and kind for a, kind in zip(part_answers, qa.part_types))
         same = prev[0] == pi
-        sent = Sentence(pi, s, e, text, dense[0], lex[0], answers=answers,
-                        parts=tuple(DENSE_WEIGHT * d + (1 - DENSE_WEIGHT) * x for d, x in zip(dense[1:], lex[1:])),
+        parts = tuple(DENSE_WEIGHT * d + (1 - DENSE_WEIGHT) * x for d, x in zip(dense[1:], lex[1:]))
+        sent = Sentence(pi, s, e, text, dense[0], lex[0], answers=answers, parts=parts,
                         part_answers=part_answers, bonus=TYPE_BONUS if typed else 0.0,
                         context=prev[1] if same else 0.0, context_dense=prev[2] if same else 0.0,
-                        qualifier_match=near[len(out)])
-        prev = (pi, sent.base, sent.dense)
+                        part_context=prev[3] if same else (), qualifier_match=near[len(out)])
+        prev = (pi, sent.base, sent.dense, parts)
         out.append(sent)
     out.sort(key=lambda x: -x.score)
     return out

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Iterator, Sequence
 
-from .evidence import TYPE_BONUS, TYPE_RATIO, Sentence, author_sentence, qualified
+from .evidence import CONTEXT_SHARE, TYPE_BONUS, TYPE_RATIO, Sentence, author_sentence, qualified
 from .generation import REFUSAL, Turn, condense_by_rule
 from .question import Analysis, Expects, analyse, asks_author, enumerated, source_phrases
 from .text import content_words, ends_sentence, list_position, named_authors, strip_footnote
@@ -210,11 +210,17 @@ def _section(s: Sentence, passages: Sequence[Passage]) -> tuple[str, str | None]
     return p.file, p.section
 
 
+PART_CONTEXT = True
+
+
 def _part_score(s: Sentence, j: int, kind: Expects | None) -> float:
     """A sentence's score for part j (scored with the whole question too: a part alone, "and
     when did it open?", has lost its subject), with the bonus when it holds the part's type."""
-    base = 0.5 * s.base + 0.5 * s.parts[j]
     typed = kind is not None and s.part_answers[j]
+    if typed and PART_CONTEXT:
+        part = max(s.parts[j], CONTEXT_SHARE * s.part_context[j]) if s.part_context else s.parts[j]
+        return 0.5 * s.match + 0.5 * part + TYPE_BONUS
+    base = 0.5 * s.base + 0.5 * s.parts[j]
     return base + (TYPE_BONUS if typed else 0.0)
 
 

@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from rag import extractive
 from rag.evidence import Sentence, answerable, idf_table, mentions, unseen_idf
 from rag.question import analyse, expected_type, has_answer, qualifies, retrieval_queries, subqueries
 
@@ -340,3 +341,26 @@ def test_a_part_that_only_asks_to_compare_sources_is_searched_per_source() -> No
     question = "Compare the summits of 2022 and 2023: at which one did Aliyev meet Macron, and what did he say?"
     assert retrieval_queries(question) == subqueries(question)
     assert retrieval_queries("When did X sign it, and where?") == subqueries("When did X sign it, and where?")
+
+
+@pytest.mark.parametrize("rule", [True, False])
+def test_a_typed_part_answer_after_the_sentence_that_restates_the_part_inherits_its_match(
+        monkeypatch: pytest.MonkeyPatch, rule: bool) -> None:
+    """Shaped on a dev question (g155): "… and who chaired the association until 2017?" is
+    restated by one sentence ("By 2017 the association had stopped being effective.") and answered
+    by the next ("The defeat of its chair, Jean Dupont, …"), which shares few of the part's words.
+    Without the rule the part takes the first part's sentence again (it names a person too)."""
+    monkeypatch.setattr(extractive, "PART_CONTEXT", rule)
+    question = "In what year was the treaty ratified, and who chaired the association until 2017?"
+    qa = analyse(question)
+    assert qa.part_types == ("date", "person")
+    signed = Sentence(0, 0, 50, "President Ali Mammadov signed the treaty in Paris in 1997.", 0.7, 0.6,
+                      parts=(0.85, 0.3), part_answers=(True, True))
+    restated = Sentence(1, 0, 50, "By 2017 the association had stopped being effective.", 0.5, 0.4,
+                        parts=(0.2, 0.6), part_answers=(False, False))
+    chair = Sentence(1, 51, 120, "The defeat of its chair, Jean Dupont, at the elections surprised everybody.",
+                     0.2, 0.1, parts=(0.1, 0.15), part_answers=(False, True),
+                     context=restated.base, context_dense=restated.dense, part_context=restated.parts)
+    chosen = extractive.ExtractiveGenerator().select(question, [signed, restated, chair])
+    assert signed in chosen
+    assert (chair in chosen) is rule
