@@ -13,12 +13,13 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from .embedding import Embedder
-from .question import Analysis, analyse, asks_author, has_answer, qualifier_phrases, qualifies
+from .question import Analysis, analyse, asks_author, has_answer, names_list, qualifier_phrases, qualifies
 from .text import content_words, sentence_spans, surnames
 from .types import Passage
 
 DENSE_WEIGHT = 0.6
 MIN_SENTENCE_CHARS = 25
+NAME_NO_CONTEXT = True
 TYPE_BONUS = 0.08  # a sentence holding an answer of the asked type ("how many" -> a number)
 CONTEXT_SHARE = 0.95  # share of the previous sentence's match a typed answer sentence inherits
 TYPE_RATIO = 0.7  # a typed sentence must match the question this close to the best sentence ...
@@ -115,6 +116,7 @@ def score_sentences(
     terms = [content_words(q) for q in queries]
     near = _qualifier_matches(qa, [c[3] for c in cands], embedder)
     out: list[Sentence] = []
+    inherit = not (NAME_NO_CONTEXT and qa.expects == "name")
     prev: tuple[int, float, float, tuple[float, ...]] = (-1, 0.0, 0.0, ())  # the previous sentence's passage,
     # base, cosine and part scores
     for (pi, s, e, text), row in zip(cands, sims):
@@ -122,16 +124,20 @@ def score_sentences(
         context = passages[pi].header + " " + text
         dense = [max(float(sim), 0.0) for sim in row]
         lex = [lexical_overlap(t, context, idf) for t in terms]
+        # a part asking for several names ("and which states …") is answered by a list of them
         part_answers = tuple(has_answer(kind, qa.words, text) and mentions(c, text, idf)
-                             for kind, c in zip(qa.part_types, qa.part_counted))
+                             and not (lst and not names_list(qa.words, text))
+                             for kind, c, lst in zip(qa.part_types, qa.part_counted, qa.part_lists))
         # True for multi-part questions (no type)
         answers = has_answer(qa.expects, qa.words, text) and mentions(qa.counted, text, idf)
-        typed = (answers and qa.expects is not None) or any(a and kind for a, kind in zip(part_answers, qa.part_types))
+        # the bonus: an answer of the asked type (of several names for "which companies …")
+        typed = ((answers and qa.expects is not None and not (qa.lists and not names_list(qa.words, text)))
+                 or any(a and kind for a, kind in zip(part_answers, qa.part_types)))
         same = prev[0] == pi
         parts = tuple(DENSE_WEIGHT * d + (1 - DENSE_WEIGHT) * x for d, x in zip(dense[1:], lex[1:]))
         sent = Sentence(pi, s, e, text, dense[0], lex[0], answers=answers, parts=parts,
                         part_answers=part_answers, bonus=TYPE_BONUS if typed else 0.0,
-                        context=prev[1] if same else 0.0, context_dense=prev[2] if same else 0.0,
+                        context=prev[1] if same and inherit else 0.0, context_dense=prev[2] if same and inherit else 0.0,
                         part_context=prev[3] if same else (), qualifier_match=near[len(out)])
         prev = (pi, sent.base, sent.dense, parts)
         out.append(sent)

@@ -54,7 +54,8 @@ class ExtractiveGenerator:
             return [byline]
         pool = [s for s in sentences if not is_heading(s.text)]
         if qa.expects:  # prefer sentences that hold an answer of the asked type, read in context
-            typed = sorted((s for s in pool if s.answers), key=lambda s: -s.match)
+            # by match; the bonus only tells apart a list of names ("Which companies …?")
+            typed = sorted((s for s in pool if s.answers), key=lambda s: -(s.match + s.bonus))
             pool = [s for s in typed if qualified(qa, s)] or typed or pool  # the sentence that passed the gate
         if not pool:
             return []

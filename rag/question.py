@@ -32,7 +32,7 @@ _MONEY_Q = re.compile(
     re.IGNORECASE,
 )
 # "what share / proportion of X": a percentage or a fraction, not any number
-_SHARE_Q = re.compile(rf"\bwhat\s+(?:{_AUX}\w+\s+){{0,3}}(?:share|proportion|percentage|percent|fraction)\b",
+_SHARE_Q = re.compile(rf"\bwhat\s+(?:{_AUX}\w+\s+){{0,3}}(?:share|portion|proportion|percentage|percent|fraction)\b",
                       re.IGNORECASE)
 _NUMBER_Q = re.compile(
     r"\bhow (?:many|much|long|far|large|big|high|old)\b"
@@ -353,6 +353,8 @@ class Analysis:
     sides: tuple[frozenset[str], ...] = ()  # a comparison's parts: the words only each side has
     counted: tuple[str, ...] = ()  # "how many Israeli tourists": what a counting answer must be about
     part_counted: tuple[tuple[str, ...], ...] = ()  # the same for each part
+    lists: bool = False  # "Which companies …?": a single question asking for several names
+    part_lists: tuple[bool, ...] = ()  # the same for each part
 
     @property
     def qualifier_pairs(self) -> list[tuple[str, str | None]]:
@@ -366,6 +368,7 @@ def analyse(question: str) -> Analysis:
     """The answer type, parts and enumerated count of a question (cached: retrieval, the gate and
     the extractive answer all ask, and an Analysis is immutable)."""
     parts, comparison = _parts(question)
+    part_types = tuple(expected_type(p) for p in parts)
     count = enumerated(question)
     size = _COUNT_WORDS[m.group(1).lower()] if (m := _LIST_SIZE.search(question)) else 0
     quals: dict[str, str | None] = {}
@@ -376,7 +379,7 @@ def analyse(question: str) -> Analysis:
         text=question,
         expects=None if parts else expected_type(question),
         parts=parts,
-        part_types=tuple(expected_type(p) for p in parts),
+        part_types=part_types,
         count=max(count, len(parts) or 1),
         views=not parts and bool(_VIEWS_Q.search(question)),
         words=frozenset(words(question)),
@@ -387,6 +390,8 @@ def analyse(question: str) -> Analysis:
         sides=_sides(parts) if comparison else (),
         counted=() if parts else counted(question),
         part_counted=tuple(counted(p) for p in parts),
+        lists=not parts and expected_type(question) == "name" and asks_names(question),
+        part_lists=tuple(kind == "name" and asks_names(p) for kind, p in zip(part_types, parts)),
     )
 
 
@@ -494,6 +499,36 @@ def has_answer(kind: Expects | None, asked: frozenset[str], sentence: str) -> bo
     # (a month or weekday is not a name)
     return any((w := m.group(1).lower()) not in asked and not _CALENDAR.fullmatch(w)
                for m in _CAPITAL.finditer(sentence))
+
+
+NAME_LISTS = True  # "Which companies …?": a sentence naming several new things answers it better than one
+_PLURAL_HEAD = re.compile(r"\b(?:which|what)\s+((?:[\w’'-]+\s+){0,4}?)(?=(?:did|does|do|is|are|was|were|has|have|"
+                          r"had|can|could|will|would|make|made|currently|besides|other|in|of|from)\b)", re.IGNORECASE)
+_NAME_PHRASE = r"[A-Z][\w.’'/-]*(?:\s+(?:of\s+|de\s+|and\s+(?=[A-Z][\w.-]*\s+(?:Co|Corporation|JSC|Ltd)))?[A-Z][\w.’'/-]*)*"
+_NAME_LIST = re.compile(rf"({_NAME_PHRASE})((?:\s*,\s*{_NAME_PHRASE})*\s*,?\s+(?:and|or)\s+{_NAME_PHRASE}|(?:\s*,\s*{_NAME_PHRASE})+)")
+
+
+def asks_names(question: str) -> bool:
+    """Whether a "which"/"what" question asks for several names ("Which Bulgarian defense
+    companies …", "which states make up …"): its head noun, the last word before the verb, is a
+    plural."""
+    if not NAME_LISTS or (m := _PLURAL_HEAD.search(question)) is None or not m.group(1).strip():
+        return False
+    head = m.group(1).split()[-1].lower()
+    return head.endswith("s") and not head.endswith(("ss", "us", "is", "’s", "'s"))
+
+
+def names_list(asked: frozenset[str], sentence: str) -> bool:
+    """Whether the sentence lists two or more names ("DUNARIT Corporation, Arcus Co., and Armaco
+    JSC", "Armenia, Azerbaijan, Belarus") of which at least two are new to the question."""
+    for m in _NAME_LIST.finditer(strip_footnote(sentence)):
+        phrases = re.split(r"\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+", m.group(0))
+        new = [ph for ph in phrases if ph and not all(w.lower().strip(".,") in asked for w in ph.split())
+               and not _CALENDAR.fullmatch(ph.lower())
+               and not all(w.lower() in _DEMONYMS or w.lower() == "european" for w in ph.split())]  # "Eastern European"
+        if len(new) >= 2:
+            return True
+    return False
 
 
 PERSON_NAMES = True  # a "who" answer must hold a person's name (two capitalised words), not any name
