@@ -494,7 +494,9 @@ def has_answer(kind: Expects | None, asked: frozenset[str], sentence: str) -> bo
         return any(w.group(0).lower() not in asked and not (durations and _DURATION.match(sentence, w.end()))
                    for w in _NUM_WORDS.finditer(sentence))
     if kind == "person" and PERSON_NAMES:
-        return any(not all(w.lower() in asked for w in m.group(0).split()) for m in _people(sentence))
+        # "President Heydar Aliyev" is no new person for a question naming Heydar Aliyev
+        return any(not all(w.lower() in asked or w.lower() in _TITLES for w in m.group(0).split())
+                   for m in _people(sentence))
     # name: a capitalised word inside the sentence that the question does not use
     # (a month or weekday is not a name)
     return any((w := m.group(1).lower()) not in asked and not _CALENDAR.fullmatch(w)

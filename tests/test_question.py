@@ -119,6 +119,9 @@ def test_an_answer_is_something_the_question_does_not_already_say() -> None:
     who = analyse("Who was appointed ambassador to Israel?").words
     assert not has_answer("person", who, "an ambassador to Israel was appointed.")
     assert has_answer("person", who, "The ambassador to Israel is Mukhtar Mammadov.")
+    after = analyse("Who chaired the association after Heydar Aliyev?").words
+    assert not has_answer("person", after, "President Heydar Aliyev went to Paris.")  # a title is no new name
+    assert has_answer("person", after, "Ilham Aliyev chaired it from 2003.")
     assert has_answer(None, who, "anything")
 
 
