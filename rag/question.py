@@ -425,6 +425,9 @@ _DURATION = re.compile(r"[\s-]*(?:(?:full|more|long)\s+)?(?:years?|months?|weeks
                        r"|centur(?:y|ies))\b", re.IGNORECASE)
 _TIME_WORDS = frozenset("long old time period year years month months week weeks day days hour hours minute minutes "
                         "decade decades century centuries".split())
+VAGUE_DURATIONS = True  # a length of time without a number ("for weeks", "several years") answers "how long"
+_VAGUE_DURATION = re.compile(r"\b(?:for|several|many|few|some|over|past|nearly|almost)\s+(?:\w+\s+)?"
+                             r"(?:days|weeks|months|years|decades|centuries)\b", re.IGNORECASE)
 _NUM = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*(?:\s*(?:%|percent|per cent))?")
 _NUM_WORDS = re.compile(
     r"\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty"
@@ -491,6 +494,8 @@ def has_answer(kind: Expects | None, asked: frozenset[str], sentence: str) -> bo
             if durations and _DURATION.match(sentence, m.end()):
                 continue
             return True
+        if asked & _TIME_WORDS and VAGUE_DURATIONS and _VAGUE_DURATION.search(sentence):
+            return True  # "How long …?" answered "for weeks, even months"
         return any(w.group(0).lower() not in asked and not (durations and _DURATION.match(sentence, w.end()))
                    for w in _NUM_WORDS.finditer(sentence))
     if kind == "person" and PERSON_NAMES:

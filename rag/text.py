@@ -36,6 +36,15 @@ STOPWORDS = frozenset(
 _LINES = re.compile(r"(?:[^\n]*(?:,|\band)[ \t]*\n(?=[ \t]*[A-Z][^\n.!?]{0,60}(?:\n|$)))*[^\n]+")
 
 
+# a footnote number set apart from the sentence it closes, which the PDF put before the next one
+# ("… with Azerbaijan.” 17 Politico, through …", "… a colonialist state.”1 8 Boasting of …"); not
+# a date ("5 October 2023 …")
+FOOTNOTE_LEADS = True
+_MONTH_NAMES = ("January|February|March|April|May|June|July|August|September|October|November|December"
+                "|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec")
+_FOOTNOTE_LEAD = re.compile(rf"\s+\d{{1,3}}(?=\s+[A-Z])(?!\s+(?:{_MONTH_NAMES})\b)")
+
+
 def ends_sentence(text: str) -> bool:
     """Whether text ends where `sentence_spans` ends a sentence (a stop, closing quotes, a footnote)."""
     return any(m.end() == len(text) for m in _END.finditer(text.rstrip()))
@@ -59,6 +68,8 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
                 continue
             spans.append((pos, m.end()))
             pos = m.end()
+            if FOOTNOTE_LEADS and (lead := _FOOTNOTE_LEAD.match(text, pos, p1)):
+                pos = lead.end()  # "… with Azerbaijan.” 17 Politico, …": the 17 belongs to neither
         if pos < p1:
             spans.append((pos, p1))
     out = []

@@ -342,6 +342,27 @@ def test_a_superscript_footnote_ends_its_sentence() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "sentences"),
+    [
+        ("I regret the deal they made with Azerbaijan.” 17 Politico, through sources, revealed it.",
+         ["I regret the deal they made with Azerbaijan.”", "Politico, through sources, revealed it."]),
+        ("… as a colonialist state.”1 8 Boasting of Azerbaijan’s role, Mammadov spoke.",
+         ["… as a colonialist state.”1", "Boasting of Azerbaijan’s role, Mammadov spoke."]),
+        ("The talks ended in 2022. 5 October 2023 was the day of Granada.",  # a date, not a footnote
+         ["The talks ended in 2022.", "5 October 2023 was the day of Granada."]),
+        ("There were many victims. 17 people were killed.",  # a count: no capital follows
+         ["There were many victims.", "17 people were killed."]),
+    ],
+)
+def test_a_footnote_number_set_apart_belongs_to_neither_sentence(text: str, sentences: list[str]) -> None:
+    """000's PDF puts some footnote numbers after a space ("… Azerbaijan.” 17 Politico …"):
+    read as the next sentence's first word, "17" answered "How many people were killed …?"."""
+    from rag.text import sentence_spans
+
+    assert [text[s:e] for s, e in sentence_spans(text)] == sentences
+
+
+@pytest.mark.parametrize(
     ("sentence", "shown"),
     [
         ("… a reliable ally of Russia.”2", "… a reliable ally of Russia.”"),

@@ -222,3 +222,16 @@ def test_an_index_made_by_an_older_pipeline_opens_with_a_warning_to_update_it(
         Index.build(settings)  # re-chunks every file
         Index.open(settings)
     assert "older version" not in caplog.text
+
+
+def test_a_footnote_number_is_no_count(seeds_index: Index) -> None:
+    """000 gives no death toll for the New Caledonia riots; its only number near them is the
+    footnote "17" that the PDF set before "Politico, through sources …". The question is refused,
+    and no quote of 000 opens with a footnote number."""
+    answer = seeds_index.ask("How many people were killed during the May riots in New Caledonia that France "
+                             "linked to Azerbaijani interference?")
+    assert answer.refused
+    answer = seeds_index.ask("How long had Azerbaijani and Russian hybrid activities in New Caledonia been detected?")
+    assert not answer.refused and "for weeks, even months" in answer.text  # a length of time without a number
+    assert answer.citations and all(not c.quote[:1].isdigit() for c in answer.citations)
+

@@ -422,3 +422,17 @@ def test_a_name_answer_does_not_inherit_the_match_of_the_sentence_before_it(
     answer = seeds_index.ask("Which app did French authorities block in New Caledonia during the unrest?")
     assert ("TikTok" in answer.citations[0].quote) is rule, answer.text
     assert len(answer.citations) == (1 if rule else 2)  # without: the TikTok sentence added by the cover step
+
+
+@pytest.mark.parametrize(
+    ("sentence", "answers"),
+    [
+        ("Hybrid activities have been detected for weeks, even months.", True),
+        ("The campaign has run for several years.", True),
+        ("The campaign against France is hybrid.", False),
+    ],
+)
+def test_a_length_of_time_without_a_number_answers_how_long(sentence: str, answers: bool) -> None:
+    qa = analyse("How long had hybrid activities been detected?")
+    assert has_answer(qa.expects, qa.words, sentence) is answers
+
