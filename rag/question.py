@@ -423,6 +423,10 @@ _DATE_YEAR = re.compile(r"\b(1[0-9]\d\d|20\d\d)s?\b")  # a year answering "when"
 DURATIONS = True  # a number of years, months, days ... is no answer to "how many <not a time unit>"
 _DURATION = re.compile(r"[\s-]*(?:(?:full|more|long)\s+)?(?:years?|months?|weeks?|days?|hours?|minutes?|decades?"
                        r"|centur(?:y|ies))\b", re.IGNORECASE)
+MEASURES = True  # a number of a unit of measure ("100 hectares", "1,660 cubic meters") is no answer to "how many"
+_MEASURE = re.compile(r"[\s-]*(?:(?:million|billion|thousand)\s+)?(hectares?|ha|acres?|kilometers?|kilometres?|km|meters?"
+                      r"|metres?|miles?|cubic|square|sq|tons?|tonnes?|kilograms?|kg|grams?|liters?|litres?|barrels?"
+                      r"|bcm|mm|cm|megawatts?|mw|gigawatts?|gw|kilowatts?|kwh|degrees?)\b", re.IGNORECASE)
 _TIME_WORDS = frozenset("long old time period year years month months week weeks day days hour hours minute minutes "
                         "decade decades century centuries".split())
 VAGUE_DURATIONS = True  # a length of time without a number ("for weeks", "several years") answers "how long"
@@ -484,6 +488,8 @@ def has_answer(kind: Expects | None, asked: frozenset[str], sentence: str) -> bo
         sentence = _NAMED_NUMBER.sub(" ", sentence)
         # "three years" counts no troops: a duration answers only a question about time
         durations = DURATIONS and not asked & _TIME_WORDS
+        # "100 hectares per machine" counts no machines: a measure answers "how much", not "how many"
+        measures = MEASURES and "many" in asked
         for m in _NUM.finditer(sentence):
             token = m.group(0)
             digits = re.sub(r"\D", "", token.split()[0])
@@ -492,6 +498,8 @@ def has_answer(kind: Expects | None, asked: frozenset[str], sentence: str) -> bo
             if _YEAR.fullmatch(token) or _is_date_part(sentence, m.start(), m.end()):
                 continue
             if durations and _DURATION.match(sentence, m.end()):
+                continue
+            if measures and (u := _MEASURE.match(sentence, m.end())) and u.group(1).lower() not in asked:
                 continue
             return True
         if asked & _TIME_WORDS and VAGUE_DURATIONS and _VAGUE_DURATION.search(sentence):

@@ -436,3 +436,20 @@ def test_a_length_of_time_without_a_number_answers_how_long(sentence: str, answe
     qa = analyse("How long had hybrid activities been detected?")
     assert has_answer(qa.expects, qa.words, sentence) is answers
 
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "answers"),
+    [
+        ("How many pivot irrigation machines have been installed?", "It irrigates 100 hectares per machine.", False),
+        ("How many people were killed in the floods?", "The village needs 1,660 cubic meters of water.", False),
+        ("How many pivot irrigation machines have been installed?", "Twelve machines irrigate 100 hectares.", True),
+        ("How many pivot irrigation machines have been installed?", "There are 12 pivot machines.", True),
+        ("How many kilometers of the road pass through Armenia?", "With 10 kilometers passing through Armenia.", True),
+        ("How much land does each machine irrigate?", "It irrigates 100 hectares per machine.", True),
+        ("How many of the promised shells reached Ukraine?", "Only 30 percent of the shells arrived.", True),
+    ],
+)
+def test_a_measure_is_no_answer_to_how_many(question: str, sentence: str, answers: bool) -> None:
+    qa = analyse(question)
+    assert has_answer(qa.expects, qa.words, sentence) is answers
