@@ -7,13 +7,15 @@ the extractive answerer and the citation narrowing of generated answers.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import numpy as np
 
 from .embedding import Embedder
-from .question import Analysis, analyse, asks_author, has_answer, names_list, qualifier_phrases, qualifies
+from .question import (Analysis, analyse, asks_author, has_answer, names_list, qualifier_phrases, qualifies,
+                       quoted_phrases)
 from .text import content_words, sentence_spans, surnames
 from .types import Passage
 
@@ -25,6 +27,7 @@ CONTEXT_SHARE = 0.95  # share of the previous sentence's match a typed answer se
 TYPE_RATIO = 0.7  # a typed sentence must match the question this close to the best sentence ...
 TYPED_MATCH = 0.55  # ... and be about the question on its own (cosine or combined score)
 COUNTED_SHARE = 0.5  # IDF share of the counted thing's words ("Israeli tourists") a counting answer must hold
+PHRASE_WEIGHT = 1.0  # a phrase the question quotes, found as it stands, weighs this share of its words' IDF again
 QUALIFIER_MATCH = 0.6  # cosine of "first stage" to the question's "first phase" that counts as the same qualifier
 
 
@@ -80,6 +83,25 @@ def lexical_overlap(query_terms: Sequence[str], text: str, idf: Mapping[str, flo
     return got / total if total else 0.0
 
 
+def _flat(text: str) -> str:
+    """Lower-cased, one spelling of quotes and dashes, no line-break hyphens or doubled spaces."""
+    text = re.sub(r"(\w)-\s+(\w)", r"\1\2", text.lower())
+    return " ".join(text.replace("’", "'").replace("“", '"').replace("”", '"').split())
+
+
+def phrase_overlap(query_terms: Sequence[str], phrases: Sequence[str], text: str, idf: Mapping[str, float]) -> float:
+    """`lexical_overlap`, with each quoted phrase of the query one more term (PHRASE_WEIGHT of its
+    words' IDF) that the text holds only when it holds the phrase as it stands."""
+    if not phrases:
+        return lexical_overlap(query_terms, text, idf)
+    flat = _flat(text)
+    have = set(content_words(text)) | set(content_words(flat))  # "Strate- gic" is "strategic" too
+    weights = [(idf.get(t, 1.0), t in have) for t in set(query_terms)]
+    weights += [(PHRASE_WEIGHT * sum(idf.get(w, 1.0) for w in content_words(ph)), _flat(ph) in flat) for ph in phrases]
+    total = sum(w for w, _ in weights)
+    return sum(w for w, held in weights if held) / total if total else 0.0
+
+
 def mentions(counted: Sequence[str], text: str, idf: Mapping[str, float]) -> bool:
     """Whether text is about the thing a "how many" question counts: it holds COUNTED_SHARE of
     the IDF weight of its words ("How many Israeli tourists ...": "tourists" weighs most, so a
@@ -114,6 +136,8 @@ def score_sentences(
     vecs = embedder.embed(queries + [c[3] for c in cands])
     sims = vecs[len(queries):] @ vecs[: len(queries)].T  # (sentences, queries)
     terms = [content_words(q) for q in queries]
+    quoted = quoted_phrases(question) if PHRASE_WEIGHT else []
+    phrases = [[ph for ph in quoted if _flat(ph) in _flat(q)] for q in queries]
     near = _qualifier_matches(qa, [c[3] for c in cands], embedder)
     out: list[Sentence] = []
     inherit = not (NAME_NO_CONTEXT and qa.expects == "name")
@@ -123,7 +147,7 @@ def score_sentences(
         # the passage header (essay title/author) counts as lexical context of its sentences
         context = passages[pi].header + " " + text
         dense = [max(float(sim), 0.0) for sim in row]
-        lex = [lexical_overlap(t, context, idf) for t in terms]
+        lex = [phrase_overlap(t, ph, context, idf) for t, ph in zip(terms, phrases)]
         # a part asking for several names ("and which states …") is answered by a list of them
         part_answers = tuple(has_answer(kind, qa.words, text) and mentions(c, text, idf)
                              and not (lst and not names_list(qa.words, text))

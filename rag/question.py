@@ -135,6 +135,15 @@ _INSTRUCTION = re.compile(
 )
 
 
+_QUOTED = re.compile(r"[“\"‘]([^”\"’]{3,80})[”\"’]|(?<!\w)'([^']{3,80})'(?!\w)")
+
+
+def quoted_phrases(question: str) -> list[str]:
+    """The phrases a question quotes ("a 'Deep Strategic Partnership'", “bigger than five”):
+    words the answer's source uses together, as they stand."""
+    return [m.group(1) or m.group(2) for m in _QUOTED.finditer(question)]
+
+
 def retrieval_queries(question: str) -> list[str]:
     """The sub-queries to search for (see `subqueries`), with a part that only asks to compare
     sources ("Has Azerbaijan helped Ukraine? Compare Shahbazov's account with Abrahamyan's.")
