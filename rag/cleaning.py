@@ -56,6 +56,7 @@ class Line:
     blank_before: bool  # a blank or dropped line separates it from the previous kept line
     text: str
     spaced: bool = False  # letter-spaced ("u nw i l l i n g n e s s"): drop its spaces
+    joins: list[tuple[int, int]] = field(default_factory=list)  # raw spans of letter-spaced words within it
     soft_hyphen: bool = False  # ends with a soft hyphen: the word goes on on the next line
     ends_article: bool = False  # closes with an end-of-article mark ("... his word. BD")
     force: str = ""  # separator required after this line by the structure (title blocks, marks)
@@ -162,6 +163,33 @@ def _letter_spaced(text: str) -> bool:
     return sum(len(t) == 1 for t in tokens) >= 0.7 * len(tokens)
 
 
+LETTER_RUNS = True  # a letter-spaced word inside a line ("the p a r l i am e n t a r y elections") is joined
+_RUN = re.compile(r"(?<!\S)[^\W\d_]{1,5}(?: [^\W\d_]{1,5}){3,}(?!\S)")
+
+
+def _letter_runs(text: str, at: int, vocab: set[str]) -> list[tuple[int, int]]:
+    """Raw spans (text starts at raw offset `at`) of letter-spaced words inside a line: runs of 4+
+    short tokens, half of them single letters, whose longest stretch that joins into a word the
+    text uses elsewhere ("parliamentary", "Azerbaijan" from "A zerba i jan")."""
+    out: list[tuple[int, int]] = []
+    for m in _RUN.finditer(text):
+        toks = [(t.start(), t.end()) for t in re.finditer(r"\S+", m.group())]
+        words = [m.group()[a:b] for a, b in toks]
+        if sum(len(w) == 1 for w in words) < 0.5 * len(words):
+            continue
+        best = None
+        for i in range(len(words)):
+            for j in range(len(words), i + 1, -1):
+                if sum(len(w) == 1 for w in words[i:j]) >= 2 and "".join(words[i:j]).lower() in vocab:
+                    if best is None or j - i > best[1] - best[0]:
+                        best = (i, j)
+                    break
+        if best:
+            i, j = best
+            out.append((at + m.start() + toks[i][0], at + m.start() + toks[j - 1][1]))
+    return out
+
+
 def clean(raw: str) -> Cleaned:
     """Clean raw text, keeping the lines, blocks and essays found on the way."""
     spans: list[tuple[int, int]] = []
@@ -221,6 +249,10 @@ def clean(raw: str) -> Cleaned:
     breaks = heading_breaks(lines, short) if wrapped else set(range(len(lines)))
     for i in range(len(lines) - 1):
         lines[i].sep, lines[i].trim = _separator(lines, i, vocab, compounds, breaks)
+    if LETTER_RUNS:
+        for line in lines:
+            if not line.spaced:
+                line.joins = _letter_runs(line.text, line.start, vocab)
 
     text, offsets = _assemble(raw, lines)
     return Cleaned(text, offsets, lines, blocks, essays, lowercase_words, headers)
@@ -297,7 +329,7 @@ def _assemble(raw: str, lines: list[Line]) -> tuple[str, npt.NDArray[np.int64]]:
         line.clean_start = size
         a, b = line.start, line.end - line.trim
         segment = raw[a:b]
-        if not line.spaced and not _NEEDS_WORK.search(segment):
+        if not line.spaced and not line.joins and not _NEEDS_WORK.search(segment):
             put(segment, a)
         else:
             at = a
@@ -305,7 +337,8 @@ def _assemble(raw: str, lines: list[Line]) -> tuple[str, npt.NDArray[np.int64]]:
                 if m.start() + a > at:
                     put(raw[at : a + m.start()], at)
                 space = _SPACE.search(m.group())
-                if space and not line.spaced:
+                joined = any(js <= a + m.start() < je for js, je in line.joins)
+                if space and not line.spaced and not joined:
                     put(" ", a + m.start() + space.start())
                 at = a + m.end()
             if at < b:

@@ -120,6 +120,21 @@ def test_a_blank_line_after_a_word_no_sentence_ends_with_is_no_paragraph_break(j
     assert "during this heightened period of\n\nIt is clearly in the EU’s interest" in journal.clean
 
 
+def test_a_letter_spaced_word_inside_a_line_is_joined(journal: Document) -> None:
+    """003's justified columns spread some words letter by letter inside a line ("the 2023
+    Turkish presidential and p a r l i am e n t a r y elections"): joined when the text uses the
+    word elsewhere, with offsets back to the spaced raw letters; short words stay apart."""
+    assert "presidential and parliamentary elections" in journal.clean
+    assert "the Eastern Partnership (EaP)" in journal.clean
+    i = journal.clean.index("parliamentary elections")
+    s, e = journal.raw_span(i, i + len("parliamentary"))
+    assert journal.raw[s:e] == "p a r l i am e n t a r y"
+    cleaned, _ = clean_text("The parliament met. Then the p a r l i a m e n t voted, and a way as to go on.\n")
+    assert "Then the parliament voted, and a way as to go on." in cleaned
+    cleaned, _ = clean_text("It is a n e w x y z idea.\n")  # no word the text uses elsewhere
+    assert "a n e w x y z" in cleaned
+
+
 def test_real_compounds_keep_their_hyphen(journal: Document) -> None:
     assert "short-\nterm EU" in journal.raw and "Vienna-\nbased" in journal.raw
     assert "short-term EU" in journal.clean  # "short-term" occurs elsewhere in the text
