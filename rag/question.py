@@ -15,7 +15,7 @@ from typing import Literal
 
 from .text import ORDINALS, STOPWORDS, content_words, strip_footnote, words
 
-Expects = Literal["number", "share", "money", "day", "date", "time", "person", "name"]
+Expects = Literal["number", "measure", "share", "money", "day", "date", "time", "person", "name"]
 
 # "what did the company offer" asks for an action, "what is the name of" for a name
 _AUX = r"(?!(?:did|does|do|has|have|had|can|could|will|would)\b)"
@@ -34,6 +34,10 @@ _MONEY_Q = re.compile(
 # "what share / proportion of X": a percentage or a fraction, not any number
 _SHARE_Q = re.compile(rf"\bwhat\s+(?:{_AUX}\w+\s+){{0,3}}(?:share|portion|proportion|percentage|percent|fraction)\b",
                       re.IGNORECASE)
+# "What is its capacity in billion cubic meters?": a number in that unit (`has_answer`)
+_MEASURE_Q = re.compile(r"\bin\s+(?:(?:thousands?|millions?|billions?)\s+(?:of\s+)?)?(?:cubic\s+|square\s+)?"
+                        r"(?:meters|metres|kilometers|kilometres|km|hectares|acres|miles|tons|tonnes|barrels|bcm"
+                        r"|megawatts|gigawatts|liters|litres)\b", re.IGNORECASE)
 _NUMBER_Q = re.compile(
     r"\bhow (?:many|much|long|far|large|big|high|old)\b"
     rf"|\bwhat\s+(?:{_AUX}\w+\s+){{0,3}}(?:number|amount|volume|quantity"
@@ -339,7 +343,7 @@ def enumerated(question: str) -> int:
 # first match wins: "what date" before "when", a share before money ("what share of the cost" asks
 # for a percentage), money before a plain number
 _TYPE_QUESTIONS: tuple[tuple[Expects, re.Pattern[str]], ...] = (
-    ("day", _DAY_Q), ("date", _DATE_Q), ("time", _TIME_Q), ("share", _SHARE_Q), ("money", _MONEY_Q),
+    ("day", _DAY_Q), ("date", _DATE_Q), ("time", _TIME_Q), ("share", _SHARE_Q), ("money", _MONEY_Q), ("measure", _MEASURE_Q),
     ("number", _NUMBER_Q), ("person", _PERSON_Q), ("name", _NAME_Q),
 )
 
@@ -436,6 +440,25 @@ MEASURES = True  # a number of a unit of measure ("100 hectares", "1,660 cubic m
 _MEASURE = re.compile(r"[\s-]*(?:(?:million|billion|thousand)\s+)?(hectares?|ha|acres?|kilometers?|kilometres?|km|meters?"
                       r"|metres?|miles?|cubic|square|sq|tons?|tonnes?|kilograms?|kg|grams?|liters?|litres?|barrels?"
                       r"|bcm|mm|cm|megawatts?|mw|gigawatts?|gw|kilowatts?|kwh|degrees?)\b", re.IGNORECASE)
+_UNIT_WORDS = frozenset("meters metres kilometers kilometres km hectares acres miles tons tonnes barrels bcm megawatts "
+                        "gigawatts liters litres".split())
+_MAGNITUDES = frozenset("thousand thousands million millions billion billions".split())
+
+
+def _in_units(sentence: str, at: int, units: frozenset[str], magnitudes: frozenset[str]) -> bool:
+    """Whether the number ending at `at` is followed by one of `units`, with the magnitude asked
+    ("31.5 billion cubic meters"; "bcm" is billion cubic meters)."""
+    m = re.match(r"[\s-]*((?:(?:thousand|million|billion)\s+)?(?:(?:cubic|square)\s+)?([a-z]+))", sentence[at:at + 40],
+                 re.IGNORECASE)
+    if m is None:
+        return False
+    words, unit = m.group(1).lower().split(), m.group(2).lower()
+    wanted = {w.rstrip("s") for w in magnitudes}
+    if unit == "bcm":
+        return bool(units & {"bcm", "meters", "metres"}) and wanted <= {"billion"}
+    return (unit in units or unit + "s" in units) and wanted <= set(words)
+
+
 _TIME_WORDS = frozenset("long old time period year years month months week weeks day days hour hours minute minutes "
                         "decade decades century centuries".split())
 VAGUE_DURATIONS = True  # a length of time without a number ("for weeks", "several years") answers "how long"
@@ -493,6 +516,10 @@ def has_answer(kind: Expects | None, asked: frozenset[str], sentence: str) -> bo
         return any(not _inside_question(m.group(0), asked) for m in _SHARE.finditer(sentence))
     if kind == "money":
         return any(not _inside_question(m.group(0), asked) for m in _CURRENCY.finditer(sentence))
+    if kind == "measure":  # a number in the unit the question names, with its magnitude ("63 bcm" too)
+        units, magnitudes = asked & _UNIT_WORDS, asked & _MAGNITUDES
+        return any(_in_units(sentence, m.end(), units, magnitudes) for m in _NUM.finditer(sentence)
+                   if not _YEAR.fullmatch(m.group(0)))
     if kind == "number":
         sentence = _NAMED_NUMBER.sub(" ", sentence)
         # "three years" counts no troops: a duration answers only a question about time

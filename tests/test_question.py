@@ -453,3 +453,21 @@ def test_a_length_of_time_without_a_number_answers_how_long(sentence: str, answe
 def test_a_measure_is_no_answer_to_how_many(question: str, sentence: str, answers: bool) -> None:
     qa = analyse(question)
     assert has_answer(qa.expects, qa.words, sentence) is answers
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "answers"),
+    [
+        ("What is TurkStream's annual capacity in billion cubic meters?", "It needs 1,660 cubic meters of water per hectare.",
+         False),  # another magnitude
+        ("What is TurkStream's annual capacity in billion cubic meters?", "It can carry 31.5 billion cubic meters a year.",
+         True),
+        ("What is TurkStream's annual capacity in billion cubic meters?", "It can carry 31.5 bcm a year.", True),
+        ("What annual gas volume, in billion cubic meters, is the hub to handle?", "It would fill the other half.", False),
+        ("How long is the new road, in kilometers?", "The road measures 32 kilometers in total length.", True),
+        ("How many people live within 10 kilometers of the border?", "Some 3,000 people live there.", True),  # no "in <unit>"
+    ],
+)
+def test_a_question_naming_its_unit_wants_a_number_in_it(question: str, sentence: str, answers: bool) -> None:
+    qa = analyse(question)
+    assert has_answer(qa.expects, qa.words, sentence) is answers
