@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from .text import ORDINALS, STOPWORDS, content_words, strip_footnote, words
+from .text import MONTHS, ORDINALS, STOPWORDS, content_words, strip_footnote, words
 
 Expects = Literal["number", "measure", "share", "money", "day", "date", "time", "person", "name"]
 
@@ -34,10 +34,12 @@ _MONEY_Q = re.compile(
 # "what share / proportion of X": a percentage or a fraction, not any number
 _SHARE_Q = re.compile(rf"\bwhat\s+(?:{_AUX}\w+\s+){{0,3}}(?:share|portion|proportion|percentage|percent|fraction)\b",
                       re.IGNORECASE)
+# units of measure, singular or plural ("100 hectares", "31.5 billion cubic meters", "63 bcm")
+_UNITS = (r"hectares?|ha|acres?|kilometers?|kilometres?|km|meters?|metres?|miles?|tons?|tonnes?|kilograms?|kg|grams?"
+          r"|liters?|litres?|barrels?|bcm|mm|cm|megawatts?|mw|gigawatts?|gw|kilowatts?|kwh|degrees?")
+_MAGNITUDE = r"thousands?|millions?|billions?"
 # "What is its capacity in billion cubic meters?": a number in that unit (`has_answer`)
-_MEASURE_Q = re.compile(r"\bin\s+(?:(?:thousands?|millions?|billions?)\s+(?:of\s+)?)?(?:cubic\s+|square\s+)?"
-                        r"(?:meters|metres|kilometers|kilometres|km|hectares|acres|miles|tons|tonnes|barrels|bcm"
-                        r"|megawatts|gigawatts|liters|litres)\b", re.IGNORECASE)
+_MEASURE_Q = re.compile(rf"\bin\s+(?:(?:{_MAGNITUDE})\s+(?:of\s+)?)?(?:(?:cubic|square)\s+)?(?:{_UNITS})\b", re.IGNORECASE)
 _NUMBER_Q = re.compile(
     r"\bhow (?:many|much|long|far|large|big|high|old)\b"
     rf"|\bwhat\s+(?:{_AUX}\w+\s+){{0,3}}(?:number|amount|volume|quantity"
@@ -427,36 +429,27 @@ def expected_type(question: str) -> Expects | None:
 _NAMED_NUMBER = re.compile(r"\b(?!(?:Some|About|Around|Nearly|Almost|Over|Under|Only|Roughly|Approximately|Just|More"
                            r"|Fewer|Less|Up|At|In|By|On|Of|For|With|From|Since|After|Before|All|Each|Another|Its|Their"
                            r"|The|Those|These)\b)[A-Z][\w-]*\s+\d{1,3}(?:\s*(?:,|and|&)\s*\d{1,3})*\b(?!\s*(?:%|percent|per cent))")
-_MONTHS = (
-    "january|february|march|april|may|june|july|august|september|october|november|december"
-    "|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
-)
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)s?\b")  # a number that is a year, not a count
 _DATE_YEAR = re.compile(r"\b(1[0-9]\d\d|20\d\d)s?\b")  # a year answering "when" (the Porte lost Crimea in 1783)
 DURATIONS = True  # a number of years, months, days ... is no answer to "how many <not a time unit>"
 _DURATION = re.compile(r"[\s-]*(?:(?:full|more|long)\s+)?(?:years?|months?|weeks?|days?|hours?|minutes?|decades?"
                        r"|centur(?:y|ies))\b", re.IGNORECASE)
 MEASURES = True  # a number of a unit of measure ("100 hectares", "1,660 cubic meters") is no answer to "how many"
-_MEASURE = re.compile(r"[\s-]*(?:(?:million|billion|thousand)\s+)?(hectares?|ha|acres?|kilometers?|kilometres?|km|meters?"
-                      r"|metres?|miles?|cubic|square|sq|tons?|tonnes?|kilograms?|kg|grams?|liters?|litres?|barrels?"
-                      r"|bcm|mm|cm|megawatts?|mw|gigawatts?|gw|kilowatts?|kwh|degrees?)\b", re.IGNORECASE)
-_UNIT_WORDS = frozenset("meters metres kilometers kilometres km hectares acres miles tons tonnes barrels bcm megawatts "
-                        "gigawatts liters litres".split())
+# what follows a number: its magnitude and unit ("… 1,660 cubic meters", "… 31.5 billion cubic meters")
+_MEASURE = re.compile(rf"[\s-]*(?:({_MAGNITUDE})\s+)?(?:(?:cubic|square|sq)\s+)?({_UNITS})\b", re.IGNORECASE)
 _MAGNITUDES = frozenset("thousand thousands million millions billion billions".split())
 
 
-def _in_units(sentence: str, at: int, units: frozenset[str], magnitudes: frozenset[str]) -> bool:
-    """Whether the number ending at `at` is followed by one of `units`, with the magnitude asked
+def _in_units(sentence: str, at: int, asked: frozenset[str]) -> bool:
+    """Whether the number ending at `at` is in a unit the question names, with its magnitude
     ("31.5 billion cubic meters"; "bcm" is billion cubic meters)."""
-    m = re.match(r"[\s-]*((?:(?:thousand|million|billion)\s+)?(?:(?:cubic|square)\s+)?([a-z]+))", sentence[at:at + 40],
-                 re.IGNORECASE)
-    if m is None:
+    if (m := _MEASURE.match(sentence, at)) is None:
         return False
-    words, unit = m.group(1).lower().split(), m.group(2).lower()
-    wanted = {w.rstrip("s") for w in magnitudes}
+    magnitude, unit = (m.group(1) or "").lower().rstrip("s"), m.group(2).lower()
+    wanted = {w.rstrip("s") for w in asked & _MAGNITUDES}
     if unit == "bcm":
-        return bool(units & {"bcm", "meters", "metres"}) and wanted <= {"billion"}
-    return (unit in units or unit + "s" in units) and wanted <= set(words)
+        return bool(asked & {"bcm", "meters", "metres"}) and wanted <= {"billion"}
+    return bool({unit, unit + "s", unit.rstrip("s")} & asked) and wanted <= {magnitude}
 
 
 _TIME_WORDS = frozenset("long old time period year years month months week weeks day days hour hours minute minutes "
@@ -476,10 +469,10 @@ _CURRENCY = re.compile(
     re.IGNORECASE,
 )
 # a day of a month: "16 May", "May 16", "May 16th", "16.05.2024" (not "May 2024")
-_DAY = re.compile(rf"\b(?:{_MONTHS})\b\.?\s*\d{{1,2}}(?:st|nd|rd|th)?\b(?!\d)"
-                  rf"|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{_MONTHS})\b"
+_DAY = re.compile(rf"\b(?:{MONTHS})\b\.?\s*\d{{1,2}}(?:st|nd|rd|th)?\b(?!\d)"
+                  rf"|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{MONTHS})\b"
                   r"|\b\d{1,2}[./]\d{1,2}[./](?:\d{2}|\d{4})\b", re.IGNORECASE)
-_MONTH_DATE = re.compile(rf"\b(?:{_MONTHS})\b\.?\s*\d|\d{{1,2}}\s+(?:{_MONTHS})\b", re.IGNORECASE)
+_MONTH_DATE = re.compile(rf"\b(?:{MONTHS})\b\.?\s*\d|\d{{1,2}}\s+(?:{MONTHS})\b", re.IGNORECASE)
 _TIME = re.compile(
     rf"\b\d{{1,2}}[:.]\d{{2}}\b|\b\d{{1,2}}\s*(?:a\.?m|p\.?m)\b|\bo[’']clock\b|\b(?:noon|midnight|dawn|dusk)\b"
     r"|\b(?:every|each)\s+(?:\w+\s+)?(?:hours?|days?|weeks?|months?|years?|morning|evening|night|spring|summer"
@@ -495,7 +488,7 @@ _SHARE = re.compile(
     r"|\bone in (?:\d+|\w+)\b|\b\d+\s+(?:out\s+)?of\s+(?:every\s+)?\d+\b|\b\d+/\d+\b",
     re.IGNORECASE,
 )
-_CALENDAR = re.compile(rf"(?:{_MONTHS}|monday|tuesday|wednesday|thursday|friday|saturday|sunday)", re.IGNORECASE)
+_CALENDAR = re.compile(rf"(?:{MONTHS}|monday|tuesday|wednesday|thursday|friday|saturday|sunday)", re.IGNORECASE)
 _CAPITAL = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][\w’'-]*[a-z][\w’'-]*|[A-Z]{2,})\b")
 
 
@@ -517,9 +510,7 @@ def has_answer(kind: Expects | None, asked: frozenset[str], sentence: str) -> bo
     if kind == "money":
         return any(not _inside_question(m.group(0), asked) for m in _CURRENCY.finditer(sentence))
     if kind == "measure":  # a number in the unit the question names, with its magnitude ("63 bcm" too)
-        units, magnitudes = asked & _UNIT_WORDS, asked & _MAGNITUDES
-        return any(_in_units(sentence, m.end(), units, magnitudes) for m in _NUM.finditer(sentence)
-                   if not _YEAR.fullmatch(m.group(0)))
+        return any(_in_units(sentence, m.end(), asked) for m in _NUM.finditer(sentence) if not _YEAR.fullmatch(m.group(0)))
     if kind == "number":
         sentence = _NAMED_NUMBER.sub(" ", sentence)
         # "three years" counts no troops: a duration answers only a question about time
@@ -535,7 +526,7 @@ def has_answer(kind: Expects | None, asked: frozenset[str], sentence: str) -> bo
                 continue
             if durations and _DURATION.match(sentence, m.end()):
                 continue
-            if measures and (u := _MEASURE.match(sentence, m.end())) and u.group(1).lower() not in asked:
+            if measures and (u := _MEASURE.match(sentence, m.end())) and u.group(2).lower() not in asked:
                 continue
             return True
         if asked & _TIME_WORDS and VAGUE_DURATIONS and _VAGUE_DURATION.search(sentence):

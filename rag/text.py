@@ -40,9 +40,9 @@ _LINES = re.compile(r"(?:[^\n]*(?:,|\band)[ \t]*\n(?=[ \t]*[A-Z][^\n.!?]{0,60}(?
 # ("… with Azerbaijan.” 17 Politico, through …", "… a colonialist state.”1 8 Boasting of …"); not
 # a date ("5 October 2023 …")
 FOOTNOTE_LEADS = True
-_MONTH_NAMES = ("January|February|March|April|May|June|July|August|September|October|November|December"
-                "|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec")
-_FOOTNOTE_LEAD = re.compile(rf"\s+\d{{1,3}}(?=\s+[A-Z])(?!\s+(?:{_MONTH_NAMES})\b)")
+MONTHS = ("january|february|march|april|may|june|july|august|september|october|november|december"
+          "|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec")  # a regex alternation, lower case
+_FOOTNOTE_LEAD = re.compile(rf"\s+\d{{1,3}}(?=\s+[A-Z])(?!\s+(?i:{MONTHS})\b)")
 
 
 def ends_sentence(text: str) -> bool:
