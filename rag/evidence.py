@@ -16,7 +16,7 @@ import numpy as np
 from .embedding import Embedder
 from .question import (Analysis, analyse, asks_author, has_answer, names_list, qualifier_phrases, qualifies,
                        quoted_phrases)
-from .text import content_words, sentence_spans, surnames
+from .text import content_words, entity, sentence_spans, surnames
 from .types import Passage
 
 DENSE_WEIGHT = 0.6
@@ -77,10 +77,29 @@ def lexical_overlap(query_terms: Sequence[str], text: str, idf: Mapping[str, flo
     """IDF-weighted share of the query's content words present in text (0..1)."""
     if not query_terms:
         return 0.0
-    have = set(content_words(text))
+    have = _held(content_words(text), idf)
     total = sum(idf.get(t, 1.0) for t in set(query_terms))
-    got = sum(idf.get(t, 1.0) for t in set(query_terms) if t in have)
+    got = sum(_weight(t, have, idf) for t in set(query_terms))
     return got / total if total else 0.0
+
+
+def _held(terms: Sequence[str], idf: Mapping[str, float]) -> dict[str, float]:
+    """A text's content words, each with its IDF, and each state it names by any of its words
+    ("Azerbaijani", "Baku": azerbaijan) with the IDF of its most specific word there."""
+    have = {t: idf.get(t, 1.0) for t in terms}
+    for t in terms:
+        if (e := entity(t)) != t:
+            have[e] = max(have.get(e, 0.0), idf.get(t, 1.0))
+    return have
+
+
+def _weight(term: str, have: Mapping[str, float], idf: Mapping[str, float]) -> float:
+    """A query term's IDF when the text holds it; when it holds another word of the same state
+    ("Baku" asked, "Azerbaijan" written), that word's IDF if lower (a common word matches less)."""
+    w = idf.get(term, 1.0)
+    if term in have:
+        return w
+    return min(w, have.get(entity(term), 0.0))
 
 
 def _flat(text: str) -> str:
@@ -95,11 +114,12 @@ def phrase_overlap(query_terms: Sequence[str], phrases: Sequence[str], text: str
     if not phrases:
         return lexical_overlap(query_terms, text, idf)
     flat = _flat(text)
-    have = set(content_words(text)) | set(content_words(flat))  # "Strate- gic" is "strategic" too
-    weights = [(idf.get(t, 1.0), t in have) for t in set(query_terms)]
-    weights += [(PHRASE_WEIGHT * sum(idf.get(w, 1.0) for w in content_words(ph)), _flat(ph) in flat) for ph in phrases]
+    have = _held(content_words(text) + content_words(flat), idf)  # "Strate- gic" is "strategic" too
+    weights = [(idf.get(t, 1.0), _weight(t, have, idf)) for t in set(query_terms)]
+    weights += [(w := PHRASE_WEIGHT * sum(idf.get(x, 1.0) for x in content_words(ph)), w if _flat(ph) in flat else 0.0)
+                for ph in phrases]
     total = sum(w for w, _ in weights)
-    return sum(w for w, held in weights if held) / total if total else 0.0
+    return sum(got for _, got in weights) / total if total else 0.0
 
 
 def mentions(counted: Sequence[str], text: str, idf: Mapping[str, float]) -> bool:

@@ -45,6 +45,36 @@ MONTHS = ("january|february|march|april|may|june|july|august|september|october|n
 _FOOTNOTE_LEAD = re.compile(rf"\s+\d{{1,3}}(?=\s+[A-Z])(?!\s+(?i:{MONTHS})\b)")
 
 
+# One state, several words: its name, its adjective and its capital (analyses write "Baku" and
+# "Azerbaijani" for Azerbaijan, "Moscow" and "the Kremlin" for Russia), each a plain content word
+# (lower case, as `content_words` stems it). Matching a question's words against a text, any word
+# of a state counts for any other (`entity`). A general gazetteer of states and their capitals,
+# not a list of the corpus's words.
+_STATES = """
+azerbaijan azerbaijani baku | armenia armenian yerevan | russia russian moscow kremlin |
+georgia georgian tbilisi | türkiye turkey turkish ankara | iran iranian tehran | france french paris elysee élysée |
+ukraine ukrainian kyiv kiev | bulgaria bulgarian sofia | slovakia slovak bratislava | czech czechia prague |
+israel israeli jerusalem | germany german berlin | uk britain british london | italy italian rome |
+greece greek athens | poland polish warsaw | hungary hungarian budapest | romania romanian bucharest |
+serbia serbian belgrade | belarus belarusian minsk | moldova moldovan chisinau | china chinese beijing |
+india indian delhi | pakistan pakistani islamabad | kazakhstan kazakh astana | uzbekistan uzbek tashkent |
+turkmenistan turkmen ashgabat | kyrgyzstan kyrgyz bishkek | tajikistan tajik dushanbe | syria syrian damascus |
+iraq iraqi baghdad | egypt egyptian cairo | japan japanese tokyo | canada canadian ottawa | qatar qatari doha |
+america american washington | saudi riyadh | eu brussels
+"""
+ENTITY_WORDS = True
+
+
+@functools.lru_cache(maxsize=1)
+def _entities() -> dict[str, str]:
+    return {_stem(w): _stem(group.split()[0]) for group in _STATES.split("|") for w in group.split()}
+
+
+def entity(word: str) -> str:
+    """The state a content word names ("baku", "azerbaijani" -> "azerbaijan"), else the word."""
+    return _entities().get(word, word) if ENTITY_WORDS else word
+
+
 def ends_sentence(text: str) -> bool:
     """Whether text ends where `sentence_spans` ends a sentence (a stop, closing quotes, a footnote)."""
     return any(m.end() == len(text) for m in _END.finditer(text.rstrip()))
