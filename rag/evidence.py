@@ -15,7 +15,7 @@ import numpy as np
 
 from .embedding import Embedder
 from .question import (Analysis, analyse, asks_author, has_answer, names_list, qualifier_phrases, qualifies,
-                       quoted_phrases)
+                       quoted_phrases, source_phrases)
 from .text import content_words, entity, sentence_spans, surnames
 from .types import Passage
 
@@ -137,6 +137,19 @@ def mentions(counted: Sequence[str], text: str, idf: Mapping[str, float]) -> boo
     return got >= COUNTED_SHARE * total
 
 
+SOURCE_FREE_MATCH = True
+
+
+def _without_sources(question: str) -> str:
+    """The question less the phrases naming where to look ("According to the figures cited in the
+    Aghali essay, how many families …?" -> "how many families …?")."""
+    out = question
+    for ph in source_phrases(question):
+        out = out.replace(ph, " ")
+    out = re.sub(r"^[\s,;:]+|\s+(?=[,?.;])", "", " ".join(out.split()))
+    return out if len(content_words(out)) >= 2 else question
+
+
 def score_sentences(
     question: str, passages: Sequence[Passage], embedder: Embedder, idf: Mapping[str, float],
     analysis: Analysis | None = None,
@@ -153,8 +166,13 @@ def score_sentences(
     if not cands:
         return []
     queries = [question, *qa.parts]
-    vecs = embedder.embed(queries + [c[3] for c in cands])
-    sims = vecs[len(queries):] @ vecs[: len(queries)].T  # (sentences, queries)
+    bare = _without_sources(question) if SOURCE_FREE_MATCH else question
+    extra = [bare] if bare != question else []
+    vecs = embedder.embed(queries + extra + [c[3] for c in cands])
+    n = len(queries) + len(extra)
+    sims = vecs[n:] @ vecs[:len(queries)].T  # (sentences, queries)
+    if extra:  # the whole question's match: with or without the phrases naming where to look
+        sims[:, 0] = np.maximum(sims[:, 0], vecs[n:] @ vecs[len(queries)])
     terms = [content_words(q) for q in queries]
     quoted = quoted_phrases(question) if PHRASE_WEIGHT else []
     phrases = [[ph for ph in quoted if _flat(ph) in _flat(q)] for q in queries]

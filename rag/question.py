@@ -209,10 +209,23 @@ _PIECE_WORDS = "essay|article|analysis|paper|piece|report|commentary|study|op-ed
 _PIECE = re.compile(rf"\b(?:{_PIECE_WORDS})s?\b", re.IGNORECASE)
 
 
+# "the authors of X" as the subject of what is asked ("What do the authors of the essay expect?",
+# "According to the author of …"): a question about the piece's content, not its author
+_AUTHORS_SAY = re.compile(r"\b(?:do|does|did|would|will|can|could|should|might|may|according\s+to)\s+(?:the\s+)?$",
+                          re.IGNORECASE)
+AUTHORS_AS_SUBJECT = True
+
+
 def asks_author(question: str) -> bool:
     """Whether the question asks who wrote one of the documents or essays ("Who wrote the RCSP
-    analysis ...?", "Whose essay ...?"); not "Who wrote the letter to ...?", which is about its content."""
-    return bool(_AUTHOR_Q.search(question) and _PIECE.search(question))
+    analysis ...?", "Whose essay ...?"); not "Who wrote the letter to ...?", which is about its content,
+    nor "What do the authors of the essay expect …?", which is about what they wrote."""
+    if not _PIECE.search(question):
+        return False
+    for m in _AUTHOR_Q.finditer(question):
+        if not (AUTHORS_AS_SUBJECT and m.group(0).lower().startswith("author") and _AUTHORS_SAY.search(question[:m.start()])):
+            return True
+    return False
 
 
 _PIECES = rf"(?:{_PIECE_WORDS}|account)s?"  # "the Russian account" names a source too

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from rag import Index
+import rag.question
 from rag.question import asks_author
 from rag.text import author_names, named_authors, sentence_spans, surnames
 
@@ -51,10 +52,17 @@ def test_who_wrote_a_piece_is_answered_from_its_byline(
         ("Who wrote the letter to President Macron?", False),  # about the content, not the piece
         ("Whose drones helped Azerbaijan win?", False),
         ("Who became Azerbaijan's envoy in Paris?", False),
+        ("Name the author of the RCSP analysis.", True),
+        # the authors as the subject: what they wrote is asked, not who they are
+        ("Which model do the authors of the migration essay expect Azerbaijan to adopt?", False),
+        ("According to the author of the RCSP analysis, what did Aliyev claim?", False),
     ],
 )
-def test_asks_author(question: str, expected: bool) -> None:
+def test_asks_author(question: str, expected: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     assert asks_author(question) is expected
+    monkeypatch.setattr(rag.question, "AUTHORS_AS_SUBJECT", False)
+    if "do the authors of" in question:
+        assert asks_author(question)  # "authors of" alone had made it a question of who wrote it
 
 
 def test_surnames() -> None:
