@@ -7,10 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from rag import Index
+import rag.extractive
 import rag.question
+from rag import Index
+from rag.evidence import Sentence
+from rag.extractive import ExtractiveGenerator, _other_source
 from rag.question import asks_author
 from rag.text import author_names, named_authors, sentence_spans, surnames
+from rag.types import Passage
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 
@@ -86,3 +90,24 @@ def test_a_list_of_names_wrapped_after_and_is_one_sentence() -> None:
     spans = [text[s:e] for s, e in sentence_spans(text)]
     assert spans == ["How to Get Prepared", "Tamilla Mammadova, Aynur Rahimli, and \nParviz Sunatulloev",
                      "presumably, more.", "Next line, and", "then lower case."]
+
+
+def test_a_question_naming_one_author_is_answered_from_that_authors_piece(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The answer comes from the named author's essay, though another essay's sentence matches
+    the question better."""
+
+    def passage(author: str, text: str) -> Passage:
+        return Passage(file=f"{author}.txt", start=0, end=len(text), text=text, score=1.0, line_start=1,
+                       line_end=1, section=f"Essay by {author}", author=author)
+
+    a = "In 2000, Russia signed a similar allied document with Armenia."
+    b = "The alliance declaration of 2022 is Russia's first such pact with Azerbaijan in the region."
+    passages = [passage("Ann Roe", a), passage("Bo Doe", b)]
+    sentences = [Sentence(1, 0, len(b), b, 0.9, 0.9), Sentence(0, 0, len(a), a, 0.7, 0.7)]
+    question = "Which earlier allied pact of Russia in the region does Roe mention?"
+    assert [s.passage for s in ExtractiveGenerator().select(question, sentences, passages)] == [0]
+    monkeypatch.setattr(rag.extractive, "ONE_AUTHOR", False)
+    assert ExtractiveGenerator().select(question, sentences, passages)[0].passage == 1
+    # another source named besides the author: not held to the author's piece
+    assert _other_source("What does Roe say, and what does the ISA analysis add?", "Ann Roe")
+    assert not _other_source("According to Roe's essay, what was signed?", "Ann Roe")
