@@ -13,7 +13,7 @@ from typing import Iterator, Sequence
 from .evidence import CONTEXT_SHARE, TYPE_BONUS, TYPE_RATIO, Sentence, author_sentence, qualified
 from .generation import REFUSAL, Turn, condense_by_rule
 from .question import Analysis, Expects, analyse, asks_author, enumerated, source_phrases
-from .text import author_names, content_words, ends_sentence, list_position, named_authors, strip_footnote
+from .text import author_names, content_words, ends_sentence, list_position, named_authors, strip_footnote, surnames
 from .types import Passage
 
 ENUM_FLOOR = 0.75  # "the three ways ...": further items must score this close to the best
@@ -26,6 +26,7 @@ COMMON_SHARE = 1.0
 SOURCE_WORDS = True  # nor for the words of a phrase naming the source (`question.source_phrases`)
 VIEWS_BY_AUTHOR = True  # a views answer's two sources may be two authors of one file
 NAME_HEADS = True  # a name of several words counts as held when its last word is
+BIOS = True  # the note on a piece's author is no answer, but to a question about a person
 ONE_AUTHOR = True  # a question naming one author (and no other source) is answered from that author's passages
 DUPLICATE = 0.6  # word-set overlap (Jaccard) above which two sentences say the same thing
 _CLOSED = re.compile(r"[.!?…:;\"”’)\]]\d{0,3}$")
@@ -54,6 +55,8 @@ class ExtractiveGenerator:
         if passages is not None and asks_author(question) and (byline := author_sentence(passages)):
             return [byline]
         pool = [s for s in sentences if not is_heading(s.text)]
+        if BIOS and passages is not None and not _ASKS_PERSON.search(question):
+            pool = [s for s in pool if not is_bio(s.text, passages[s.passage].author)]
         if qa.expects:  # prefer sentences that hold an answer of the asked type, read in context
             # by match; the bonus only tells apart a list of names ("Which companies …?")
             typed = sorted((s for s in pool if s.answers), key=lambda s: -(s.match + s.bonus))
@@ -156,6 +159,26 @@ def specific_words(question: str) -> list[str]:
 def is_heading(text: str) -> bool:
     """A title or section heading: short and without closing punctuation."""
     return len(text.split()) < 12 and not _CLOSED.search(text.strip())
+
+
+# a question about a person's background: "Who is …", "… Lenk's career", "where does X work"
+_ASKS_PERSON = re.compile(r"\bwho\b|\bwhose\b|\bbackground\b|\bcareer\b|\baffiliat|\bposition held\b|\bworks? (?:at|for)\b",
+                          re.IGNORECASE)
+_BIO_ROLE = re.compile(r"\b(?:former|fellow|professor|director|analyst|researcher|ambassador|editor|adviser|advisor"
+                       r"|member|graduate|degree|lecturer|founder|chair)\b", re.IGNORECASE)
+
+
+def is_bio(text: str, author: str | None) -> bool:
+    """A sentence of the note on a piece's author ("Fuad Shahbazov is a political analyst …", "He is a
+    former research fellow at …"): about the writer, not about what the piece says."""
+    names = surnames(author)
+    if not names:
+        return False
+    t = " ".join(text.split())
+    alt = "|".join(map(re.escape, names))
+    if re.match(rf"(?:[A-Z][\w’'.-]+\s+){{0,3}}(?:{alt})\s+(?:is|was|has been|serves|served)\b", t):
+        return True
+    return bool(re.match(r"(?:He|She|They)\s+(?:is|was|has|holds|held|serves|served)\b", t) and _BIO_ROLE.search(t))
 
 
 def list_items(pool: Sequence[Sentence], passages: Sequence[Passage], count: int) -> list[Sentence]:

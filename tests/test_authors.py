@@ -11,7 +11,7 @@ import rag.extractive
 import rag.question
 from rag import Index
 from rag.evidence import Sentence
-from rag.extractive import ExtractiveGenerator, _other_source
+from rag.extractive import ExtractiveGenerator, _other_source, is_bio
 from rag.question import asks_author
 from rag.text import author_names, named_authors, sentence_spans, surnames
 from rag.types import Passage
@@ -111,3 +111,19 @@ def test_a_question_naming_one_author_is_answered_from_that_authors_piece(monkey
     # another source named besides the author: not held to the author's piece
     assert _other_source("What does Roe say, and what does the ISA analysis add?", "Ann Roe")
     assert not _other_source("According to Roe's essay, what was signed?", "Ann Roe")
+
+
+def test_the_note_on_the_author_is_no_answer_but_to_a_question_about_a_person(monkeypatch: pytest.MonkeyPatch) -> None:
+    bio = "He is a former research fellow at the Center for Strategic Studies and a former senior analyst."
+    body = "The analysts differ on whether the declaration made Baku an ally of Moscow."
+    assert is_bio("Fuad Shahbazov is a political analyst covering the South Caucasus.", "Fuad Shahbazov")
+    assert is_bio(bio, "Fuad Shahbazov") and not is_bio(body, "Fuad Shahbazov") and not is_bio(bio, None)
+    text = body + " " + bio
+    passages = [Passage(file="a.txt", start=0, end=len(text), text=text, score=1.0, line_start=1, line_end=1,
+                        section="Essay", author="Fuad Shahbazov")]
+    sentences = [Sentence(0, len(body) + 1, len(text), bio, 0.9, 0.9), Sentence(0, 0, len(body), body, 0.6, 0.6)]
+    question = "How do the analysts differ on the declaration?"
+    assert [s.text for s in ExtractiveGenerator().select(question, sentences, passages)] == [body]
+    assert bio in [s.text for s in ExtractiveGenerator().select("Who is the senior analyst?", sentences, passages)]
+    monkeypatch.setattr(rag.extractive, "BIOS", False)
+    assert ExtractiveGenerator().select(question, sentences, passages)[0].text == bio
