@@ -205,7 +205,8 @@ _AUTHOR_Q = re.compile(
     r"|\bwho\s+(?:is|are|was|were)\s+(?:the\s+)?(?:author|writer)s?\b",
     re.IGNORECASE,
 )
-_PIECE_WORDS = "essay|article|analysis|paper|piece|report|commentary|study|op-ed|column"
+PIECE_WORDS = ("essay", "article", "analysis", "paper", "piece", "report", "commentary", "study", "op-ed", "column")
+_PIECE_WORDS = "|".join(PIECE_WORDS)
 _PIECE = re.compile(rf"\b(?:{_PIECE_WORDS})s?\b", re.IGNORECASE)
 
 

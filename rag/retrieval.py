@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import math
 import re
-from typing import Literal, Sequence
+from collections import Counter
+from typing import Iterable, Literal, Sequence
 
 import bm25s
 import numpy as np
@@ -14,7 +15,7 @@ from .chunking import embed_text
 from .embedding import Embedder
 from .evidence import idf_table
 from .store import Store
-from .question import asks_author, list_asked, retrieval_queries, subqueries
+from .question import PIECE_WORDS, asks_author, list_asked, retrieval_queries, source_phrases, subqueries
 from .text import author_names, content_words, list_positions, named_authors, surnames
 from .types import Chunk, Passage
 
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 Mode = Literal["hybrid", "dense", "bm25"]
+Section = tuple[str, "str | None"]  # a piece: its file and author
 
 
 class Retriever:
@@ -45,6 +47,7 @@ class Retriever:
             if c.author and c.file not in (got := self.author_files.setdefault(c.author, [])):
                 got.append(c.file)
         self._terms: dict[int, frozenset[str]] = {}  # content words of chunks met in coverage pools
+        self._pieces: tuple[dict[str, set[Section]], dict[str, Counter[Section]]] | None = None
 
     def dense(self, question: str, n: int, files: Sequence[str] = ()) -> list[tuple[int, float]]:
         """(chunk index, cosine similarity), best first."""
@@ -87,7 +90,7 @@ class Retriever:
                 top = bm25_hits[0][0]  # pinned with its fused score, not its BM25 one
                 score = next((sc for i, sc in ranked if i == top), 0.0)
                 ranked = _pin(ranked, [(top, score)], k, at=min(LEXICAL_PIN, k - 1))
-            if NAMED_AUTHORS and len(named := self._named_authors(question, files)) >= NAMED_AUTHORS:
+            if NAMED_AUTHORS and len(named := self._named_sources(question, files)) >= NAMED_AUTHORS:
                 ranked = _pin(ranked, self._author_bests(question, named, candidates), k)
             if ENUMERATION and (count := list_asked(question)) > 1:
                 ranked = self._enumeration(ranked, k, count)
@@ -146,16 +149,68 @@ class Retriever:
         return [(f, a) for a in named_authors(question, self.author_files)
                 for f in self.author_files[a] if not files or f in files]
 
-    def _author_bests(self, question: str, named: Sequence[tuple[str, str]], candidates: int) -> list[tuple[int, float]]:
+    def _named_sources(self, question: str, files: Sequence[str] = ()) -> list[tuple[str, str | None]]:
+        """The sections the question names by their author (`_named_authors`) or, with NAMED_PIECES,
+        by a phrase whose word only one section holds ("the ISA report", "the shadow-conflict
+        article"), in the order the question names them."""
+        found: list[tuple[int, Section]] = []
+        for fa in self._named_authors(question, files):
+            names = author_names(fa[1])
+            found.append((min((m.start() for n in names for m in re.finditer(rf"\b{re.escape(n)}\b", question)),
+                              default=0), fa))
+        if NAMED_PIECES:
+            for phrase in source_phrases(question):
+                end = question.find(phrase) + len(phrase)  # "the essay on the smart village": what it is on
+                if on := _ON.match(question, end):
+                    phrase += on.group(0)
+                piece = self._piece_named(phrase)
+                if piece and (not files or piece[0] in files) and piece not in [fa for _, fa in found]:
+                    found.append((question.find(phrase), piece))
+        return [fa for _, fa in sorted(found, key=lambda x: x[0])]
+
+    def _piece_named(self, phrase: str) -> Section | None:
+        """The section a source phrase names: by a word of its text no other section's holds
+        ("the ISA report"), else by a word of its title that few chunks of other sections hold
+        ("the hybrid-war article"; not "time", "France")."""
+        titles, texts = self._piece_words()
+        terms = [w for w in _with_parts(content_words(phrase)) if w not in _GENERIC_SOURCE]
+        hits = Counter(next(iter(texts[w])) for w in terms if len(texts.get(w, ())) == 1)
+        if not hits:
+            for w in terms:
+                if len(titles.get(w, ())) == 1:
+                    piece = next(iter(titles[w]))
+                    if sum(n for other, n in texts.get(w, Counter()).items() if other != piece) <= TITLE_ELSEWHERE * len(self.chunks):
+                        hits[piece] += 1
+        return hits.most_common(1)[0][0] if hits else None
+
+    def _piece_words(self) -> tuple[dict[str, set[Section]], dict[str, Counter[Section]]]:
+        """Each content word and the sections (file, author) whose title holds it, and how many
+        chunks of each section hold it in their text."""
+        if self._pieces is None:
+            titles: dict[str, set[Section]] = {}
+            texts: dict[str, Counter[Section]] = {}
+            for c in self.chunks:
+                for w in _with_parts(content_words(embed_text(c).split("\n", 1)[0])):
+                    titles.setdefault(w, set()).add((c.file, c.author))
+                for w in _with_parts(content_words(c.text)):
+                    texts.setdefault(w, Counter())[(c.file, c.author)] += 1
+            self._pieces = (titles, texts)
+        return self._pieces
+
+    def _author_bests(self, question: str, named: Sequence[tuple[str, str | None]], candidates: int) -> list[tuple[int, float]]:
         """The best AUTHOR_CHUNKS chunks of each named author's sections, in turn (A's best, B's
         best, A's second, ...), ranked for the question's parts that name no author ("Do the
         resolutions reflect French policy? How do A and B differ?": the first), else for the
         question, less the names (within an author's chunks a name tells nothing, and a byline or
         bio matches it): the whole-corpus ranking may hold none of them."""
-        topical = [p for p in subqueries(question) if not named_authors(p, {a for _, a in named})]
+        topical = [p for p in subqueries(question) if not set(self._named_sources(p)) & set(named)]
         topic = " ".join(topical) if TOPICAL_PARTS and topical else question
         for n in {n for _, a in named for n in author_names(a)}:
             topic = re.sub(rf"\b{re.escape(n)}(?:['’]s)?\b", " ", topic)
+        if NAMED_PIECES:  # "the ISA report": where to look, not what to find
+            for phrase in source_phrases(topic):
+                if len(content_words(bare := topic.replace(phrase, " "))) >= 2:
+                    topic = bare
         per: list[list[tuple[int, float]]] = []
         for f, a in named:
             ranked = self._fuse(topic, int(np.sum(self.files == f)), (f,))
@@ -235,10 +290,19 @@ ENUMERATION = True
 LEXICAL_PIN: int | None = 4
 NAMED_AUTHORS = 2  # a question naming this many section authors or more gets each one's best chunks in the top k
 AUTHOR_CHUNKS = 2  # ... this many of each, in turn
+_GENERIC_SOURCE = frozenset(content_words(" ".join(PIECE_WORDS) + " account according per"))
+_ON = re.compile(r"\s+(?:on|about|regarding)\s+(?:\S+\s+){0,7}?[^\s,?.;:]+(?=[,?.;:]|\s+(?:and|say|says|said|is|are|was|were|do|does|did)\b|$)", re.IGNORECASE)
+TITLE_ELSEWHERE = 0.03  # ... or a word of its title that at most this share of the chunks of other sections hold
+NAMED_PIECES = True  # ... or names by a phrase only one section's words match ("the ISA report")
 TOPICAL_PARTS = True  # ... ranked for the question's parts that name no author
 ENUM_WINDOW = 12  # chunks after an enumeration's opening searched for its further items (~1.2k tokens)
 EXTRA_CHUNKS = 9  # neighbours merged into the top-k passages (small chunks, wider context)
 MAX_MERGED = 6
+
+
+def _with_parts(words: Iterable[str]) -> list[str]:
+    """The words, and the parts of each hyphenated one ("shadow-conflict": shadow, conflict)."""
+    return list(dict.fromkeys(x for w in words for x in ([w] + (w.split("-") if "-" in w else [])) if x))
 
 
 def _summed(lists: Sequence[Sequence[tuple[int, float]]]) -> list[tuple[int, float]]:
