@@ -234,7 +234,8 @@ _PIECES = rf"(?:{_PIECE_WORDS}|account)s?"  # "the Russian account" names a sour
 # "per Maxime Gauin", "as presented by Rahimov", "in the Aghali smart-village essay"
 _SOURCE = re.compile(
     r"\b(?:according to|as (?:presented|described|reported|argued|noted|put|told) (?:by|in))\s+[^,?.;]+"
-    r"|\bper\s+(?-i:[A-Z])[^,?.;]*"  # "per Maxime Gauin", not "per year" or "per cent"
+    r"|\bper\s+(?:the\s+)?(?-i:[A-Z])[^,?.;]*"  # "per Maxime Gauin", not "per year" or "per cent"
+    r"|\bper\s+the\s+(?:latest|most\s+recent|newest|last|first|official|local|available)\b[^,?.;]*"  # "per the latest figures …"
     rf"|\b(?:in|from|by|of)\s+(?:the\s+|his\s+|her\s+|their\s+)?[^,?.;]{{0,60}}?\b{_PIECES}\b"
     rf"|\bthe\s+[^,?.;]{{0,60}}?\b{_PIECES}\b",
     re.IGNORECASE,
@@ -258,6 +259,9 @@ _QUALIFIER = re.compile(
 )
 
 
+SOURCE_QUALIFIERS = True  # a qualifier of the source ("the latest figures", "its final report") asks nothing of the answer
+_OF_SOURCE = re.compile(rf"(?:\s+[\w-]+){{0,2}}?\s+(?:figures|data|statistics|estimates|numbers|count|census|survey|{_PIECES})\b",
+                        re.IGNORECASE)
 QUALIFIED_HEAD = True  # a qualifier counts next to the word it qualifies ("first ambassador", not "first lady")
 HEAD_WINDOW = 4  # words after the qualifier in which that word (or one of its stem) must come
 
@@ -402,6 +406,8 @@ def analyse(question: str) -> Analysis:
     size = _COUNT_WORDS[m.group(1).lower()] if (m := _LIST_SIZE.search(question)) else 0
     quals: dict[str, str | None] = {}
     for m in _QUALIFIER.finditer(question):
+        if SOURCE_QUALIFIERS and _OF_SOURCE.match(question, m.end()):  # "per the latest local figures": of the source
+            continue
         head = content_words(question[m.end():])
         quals.setdefault(m.group(1).lower(), head[0] if head and QUALIFIED_HEAD else None)
     return Analysis(

@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+import rag.question
 from rag import extractive
 from rag.evidence import Sentence, answerable, idf_table, mentions, unseen_idf
 from rag.question import analyse, expected_type, has_answer, qualifies, retrieval_queries, subqueries
@@ -292,6 +293,21 @@ def test_a_qualifier_counts_next_to_the_word_it_qualifies() -> None:
     assert qualifies("largest", "donor", "It states that it is the single-largest global donor of aid.")
     assert qualifies("final", "peace", "The final Armenia–Azerbaijan peace treaty was signed.")
     assert not qualifies("final", "peace", "In the final week, the talks on peace stalled.")
+
+
+def test_a_qualifier_of_the_source_asks_nothing_of_the_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    question = "How many families have returned to Aghali, per the latest local figures Baghirova cites?"
+    assert analyse(question).qualifier_pairs == []  # "latest" qualifies the figures, not the families
+    assert analyse("What was the largest order in the ISA report?").qualifier_pairs == [("largest", "order")]
+    returned = Sentence(0, 0, 10, "According to the latest figures provided by the authorities, about 66 families "
+                        "have now come back home.", 0.7, 0.7, answers=True)
+    assert answerable(analyse(question), [returned])
+    monkeypatch.setattr(rag.question, "SOURCE_QUALIFIERS", False)
+    analyse.cache_clear()
+    try:  # "latest" then wants "local" within a few words, and the answer is refused
+        assert not answerable(analyse(question), [returned])
+    finally:
+        analyse.cache_clear()
 
 
 def test_a_qualifier_next_to_a_word_of_like_meaning_counts_by_the_real_embedder() -> None:
