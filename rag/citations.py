@@ -225,7 +225,7 @@ def _support(
         return None
     p = bank.passages[n - 1]
     sims = bank.vecs[n] @ claim_vec
-    scores = [0.5 * max(float(sim), 0.0) + 0.5 * lexical_overlap(terms, p.header + " " + c.text, idf)
+    scores = [0.5 * max(float(sim), 0.0) + 0.5 * lexical_overlap(terms, p.header + " " + c.text, idf, states=False)
               for sim, c in zip(sims, group)]
     doc = docs[p.file]
     cits: list[Citation] = []

@@ -73,10 +73,16 @@ class Sentence:
         return self.base + self.bonus
 
 
-def lexical_overlap(query_terms: Sequence[str], text: str, idf: Mapping[str, float]) -> float:
-    """IDF-weighted share of the query's content words present in text (0..1)."""
+def lexical_overlap(query_terms: Sequence[str], text: str, idf: Mapping[str, float], states: bool = True) -> float:
+    """IDF-weighted share of the query's content words present in text (0..1); with `states`, a
+    state's word held by another word of that state (see `_weight`). Checking that a passage
+    supports a written claim (`citations`) matches words as they stand."""
     if not query_terms:
         return 0.0
+    if not states:
+        have_words = set(content_words(text))
+        total = sum(idf.get(t, 1.0) for t in set(query_terms))
+        return sum(idf.get(t, 1.0) for t in set(query_terms) if t in have_words) / total if total else 0.0
     have = _held(content_words(text), idf)
     total = sum(idf.get(t, 1.0) for t in set(query_terms))
     got = sum(_weight(t, have, idf) for t in set(query_terms))
