@@ -50,6 +50,8 @@ _PERSON_NOUNS = (
     r"minister|president|prime minister|official|diplomat|ambassador|envoy|authors?|journalists?|leaders?"
     r"|person|people|members?(?![\s-]+(?:states?|countries|country))|analysts?|scholars?|mp|politicians?|spokes(?:person|man|woman)|chief|head"
     r"|secretary|commander|general|governor|mayor|activists?"
+    r"|commissioners?|senators?|lawmakers?|legislators?|chair(?:man|woman|person)|advis[eo]rs?|deputy|deputies"
+    r"|representatives?|editors?|founders?|researchers?|prosecutors?|judges?|officers?|ministers|presidents|officials"
 )
 _PERSON_Q = re.compile(
     rf"^\s*(?:and\s+|in\s+|by\s+)?(?:who|whom|whose)\b|^\s*according to whom\b"

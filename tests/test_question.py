@@ -19,6 +19,9 @@ from rag.question import analyse, expected_type, has_answer, qualifies, retrieva
         ("On what date was the treaty signed?", "day"),
         ("On what exact date was the embassy inaugurated?", "day"),
         ("In what month did the riots start?", "date"),
+        # a role noun asks for a person's name, not any name ("the European Union" is none)
+        ("Which EU energy commissioner travelled to Baku asking for more gas?", "person"),
+        ("Which Slovak lawmaker accused the government?", "person"),
         ("In which year did Baku open an embassy?", "date"),
         ("What was the value of the equipment sold in 2015?", "money"),
         ("What is the total budget of the program?", "money"),
