@@ -15,8 +15,8 @@ import numpy as np
 
 from .embedding import Embedder
 from .question import (Analysis, analyse, asks_author, has_answer, names_list, qualifier_phrases, qualifies,
-                       quoted_phrases, source_phrases)
-from .text import content_words, entity, sentence_spans, surnames
+                       quoted_phrases, without_sources)
+from .text import content_words, entity, sentence_spans, surnames, with_parts
 from .types import Passage
 
 DENSE_WEIGHT = 0.6
@@ -28,6 +28,8 @@ TYPE_RATIO = 0.7  # a typed sentence must match the question this close to the b
 TYPED_MATCH = 0.55  # ... and be about the question on its own (cosine or combined score)
 COUNTED_SHARE = 0.5  # IDF share of the counted thing's words ("Israeli tourists") a counting answer must hold
 PHRASE_WEIGHT = 1.0  # a phrase the question quotes, found as it stands, weighs this share of its words' IDF again
+# the whole question's cosine: the better of it with and without its source phrases (`question.without_sources`)
+SOURCE_FREE_MATCH = True
 QUALIFIER_MATCH = 0.6  # cosine of "first stage" to the question's "first phase" that counts as the same qualifier
 
 
@@ -77,16 +79,7 @@ def lexical_overlap(query_terms: Sequence[str], text: str, idf: Mapping[str, flo
     """IDF-weighted share of the query's content words present in text (0..1); with `states`, a
     state's word held by another word of that state (see `_weight`). Checking that a passage
     supports a written claim (`citations`) matches words as they stand."""
-    if not query_terms:
-        return 0.0
-    if not states:
-        have_words = set(content_words(text))
-        total = sum(idf.get(t, 1.0) for t in set(query_terms))
-        return sum(idf.get(t, 1.0) for t in set(query_terms) if t in have_words) / total if total else 0.0
-    have = _held(content_words(text), idf)
-    total = sum(idf.get(t, 1.0) for t in set(query_terms))
-    got = sum(_weight(t, have, idf) for t in set(query_terms))
-    return got / total if total else 0.0
+    return phrase_overlap(query_terms, (), text, idf, states)
 
 
 def _held(terms: Sequence[str], idf: Mapping[str, float]) -> dict[str, float]:
@@ -114,14 +107,20 @@ def _flat(text: str) -> str:
     return " ".join(text.replace("’", "'").replace("“", '"').replace("”", '"').split())
 
 
-def phrase_overlap(query_terms: Sequence[str], phrases: Sequence[str], text: str, idf: Mapping[str, float]) -> float:
+def phrase_overlap(query_terms: Sequence[str], phrases: Sequence[str], text: str, idf: Mapping[str, float],
+                   states: bool = True) -> float:
     """`lexical_overlap`, with each quoted phrase of the query one more term (PHRASE_WEIGHT of its
     words' IDF) that the text holds only when it holds the phrase as it stands."""
-    if not phrases:
-        return lexical_overlap(query_terms, text, idf)
-    flat = _flat(text)
-    have = _held(content_words(text) + content_words(flat), idf)  # "Strate- gic" is "strategic" too
-    weights = [(idf.get(t, 1.0), _weight(t, have, idf)) for t in set(query_terms)]
+    terms = content_words(text)
+    flat = _flat(text) if phrases else ""
+    if phrases:
+        terms += content_words(flat)  # "Strate- gic" is "strategic" too
+    if states:
+        have = _held(terms, idf)
+        weights = [(idf.get(t, 1.0), _weight(t, have, idf)) for t in set(query_terms)]
+    else:
+        words = set(terms)
+        weights = [(w := idf.get(t, 1.0), w if t in words else 0.0) for t in set(query_terms)]
     weights += [(w := PHRASE_WEIGHT * sum(idf.get(x, 1.0) for x in content_words(ph)), w if _flat(ph) in flat else 0.0)
                 for ph in phrases]
     total = sum(w for w, _ in weights)
@@ -134,26 +133,12 @@ def mentions(counted: Sequence[str], text: str, idf: Mapping[str, float]) -> boo
     number in a sentence about Israeli arms does not count them). True when nothing is counted."""
     if not counted:
         return True
-    have = set(content_words(text))
-    have |= {part for w in have for part in w.split("-")}
+    have = set(with_parts(content_words(text)))
     unseen = unseen_idf(idf)  # a word no chunk has is the rarest of all, not a common one
     weight = {t: idf.get(t, unseen) for t in counted}
     total = sum(weight.values())
     got = sum(w for t, w in weight.items() if t in have or all(p in have for p in t.split("-")))
     return got >= COUNTED_SHARE * total
-
-
-SOURCE_FREE_MATCH = True
-
-
-def _without_sources(question: str) -> str:
-    """The question less the phrases naming where to look ("According to the figures cited in the
-    Aghali essay, how many families …?" -> "how many families …?")."""
-    out = question
-    for ph in source_phrases(question):
-        out = out.replace(ph, " ")
-    out = re.sub(r"^[\s,;:]+|\s+(?=[,?.;])", "", " ".join(out.split()))
-    return out if len(content_words(out)) >= 2 else question
 
 
 def score_sentences(
@@ -172,7 +157,7 @@ def score_sentences(
     if not cands:
         return []
     queries = [question, *qa.parts]
-    bare = _without_sources(question) if SOURCE_FREE_MATCH else question
+    bare = without_sources(question) if SOURCE_FREE_MATCH else question
     extra = [bare] if bare != question else []
     vecs = embedder.embed(queries + extra + [c[3] for c in cands])
     n = len(queries) + len(extra)

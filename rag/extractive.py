@@ -13,7 +13,7 @@ from typing import Iterator, Sequence
 from .evidence import CONTEXT_SHARE, TYPE_BONUS, TYPE_RATIO, Sentence, author_sentence, qualified
 from .generation import REFUSAL, Turn, condense_by_rule
 from .question import Analysis, Expects, analyse, asks_author, enumerated, source_phrases
-from .text import author_names, content_words, ends_sentence, list_position, named_authors, strip_footnote, surnames
+from .text import content_words, ends_sentence, list_position, named_authors, strip_footnote, surnames
 from .types import Passage
 
 ENUM_FLOOR = 0.75  # "the three ways ...": further items must score this close to the best
@@ -66,10 +66,11 @@ class ExtractiveGenerator:
         cap = max(self.max_sentences, min(qa.count, 5))
         chosen: list[Sentence] = []
         authors = named_authors(question, {p.author for p in passages or () if p.author})
-        own_author = (authors[0] if passages is not None and len(authors) == 1 and ONE_AUTHOR
-                      and not _other_source(question, authors[0]) else None)
+        sources = passages or ()
+        own_author = (authors[0] if len(authors) == 1 and ONE_AUTHOR and not _other_source(question, authors[0])
+                      else None)
         if own_author and not qa.parts:  # "What did Shahbazov say …?": the answer is in his piece
-            pool = [s for s in pool if passages[s.passage].author == own_author] or pool  # type: ignore[index]
+            pool = [s for s in pool if sources[s.passage].author == own_author] or pool
         if passages is not None and len(authors) >= 2:  # "How do Pashayeva and Gauin differ?": each one's best sentence
             topical = [j for j, part in enumerate(qa.parts) if not named_authors(part, authors)]
             for a in authors:
@@ -79,7 +80,7 @@ class ExtractiveGenerator:
             for j, kind in enumerate(qa.part_types):
                 ranked = sorted(pool, key=lambda s: -_part_score(s, j, kind))
                 if own_author and named_authors(qa.parts[j], [own_author]):  # "… which one does Shahbazov mention?"
-                    ranked = [s for s in ranked if passages[s.passage].author == own_author] or ranked  # type: ignore[index]
+                    ranked = [s for s in ranked if sources[s.passage].author == own_author] or ranked
                 if item := _list_item(ranked, qa, j, passages):  # "which came third": the list's third item
                     _add(chosen, item)
                     continue
@@ -307,5 +308,4 @@ def _cover(chosen: list[Sentence], pool: Sequence[Sentence], qa: Analysis, cap: 
 def _other_source(question: str, author: str) -> bool:
     """Whether the question names a source besides the author's piece ("… and what has ISA alleged",
     "the article on Azerbaijan's hybrid war"): a phrase naming where to look that is not the author's."""
-    names = author_names(author)
-    return any(not any(re.search(rf"\b{re.escape(n)}\b", ph) for n in names) for ph in source_phrases(question))
+    return any(not named_authors(phrase, [author]) for phrase in source_phrases(question))

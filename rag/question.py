@@ -47,11 +47,11 @@ _NUMBER_Q = re.compile(
     re.IGNORECASE,
 )
 _PERSON_NOUNS = (
-    r"minister|president|prime minister|official|diplomat|ambassador|envoy|authors?|journalists?|leaders?"
+    r"ministers?|presidents?|prime ministers?|officials?|diplomat|ambassador|envoy|authors?|journalists?|leaders?"
     r"|person|people|members?(?![\s-]+(?:states?|countries|country))|analysts?|scholars?|mp|politicians?|spokes(?:person|man|woman)|chief|head"
     r"|secretary|commander|general|governor|mayor|activists?"
     r"|commissioners?|senators?|lawmakers?|legislators?|chair(?:man|woman|person)|advis[eo]rs?|deputy|deputies"
-    r"|representatives?|editors?|founders?|researchers?|prosecutors?|judges?|officers?|ministers|presidents|officials"
+    r"|representatives?|editors?|founders?|researchers?|prosecutors?|judges?|officers?"
 )
 _PERSON_Q = re.compile(
     rf"^\s*(?:and\s+|in\s+|by\s+)?(?:who|whom|whose)\b|^\s*according to whom\b"
@@ -249,6 +249,17 @@ def source_phrases(question: str) -> list[str]:
     the ISA analysis", "in the migration essay", "per Gauin"): a sentence holding their names adds
     no fact to an answer."""
     return [m.group(0) for m in _SOURCE.finditer(question)]
+
+
+def without_sources(text: str) -> str:
+    """The text less its phrases naming where to look ("According to the figures cited in the
+    Aghali essay, how many families …?" -> "how many families …?"); the text as it was when fewer
+    than two content words would be left."""
+    out = text
+    for phrase in source_phrases(text):
+        out = out.replace(phrase, " ")
+    out = re.sub(r"^[\s,;:]+|\s+(?=[,?.;])", "", " ".join(out.split()))
+    return out if len(content_words(out)) >= 2 else text
 
 
 # ordinal and superlative qualifiers: "the first ambassador", "a final peace treaty", "Azerbaijan's

@@ -6,7 +6,7 @@ import logging
 import math
 import re
 from collections import Counter
-from typing import Iterable, Literal, Sequence
+from typing import Literal, Sequence
 
 import bm25s
 import numpy as np
@@ -15,8 +15,8 @@ from .chunking import embed_text
 from .embedding import Embedder
 from .evidence import idf_table
 from .store import Store
-from .question import PIECE_WORDS, asks_author, list_asked, retrieval_queries, source_phrases, subqueries
-from .text import author_names, content_words, list_positions, named_authors, surnames
+from .question import PIECE_WORDS, asks_author, list_asked, retrieval_queries, source_phrases, subqueries, without_sources
+from .text import author_names, content_words, list_positions, named_author_positions, surnames, with_parts
 from .types import Chunk, Passage
 
 log = logging.getLogger(__name__)
@@ -143,21 +143,21 @@ class Retriever:
             covered |= holds[best[0]]
         return out + list(ranked[COVERAGE_POOL:])
 
-    def _named_authors(self, question: str, files: Sequence[str] = ()) -> list[tuple[str, str]]:
+    def _named_authors(self, question: str, files: Sequence[str] = ()) -> list[Section]:
         """The (file, author) of every section whose author the question names by surname
         ("How do Pashayeva and Gauin differ?"), in the order the question names them."""
-        return [(f, a) for a in named_authors(question, self.author_files)
+        return [fa for _, fa in self._authors_at(question, files)]
+
+    def _authors_at(self, question: str, files: Sequence[str]) -> list[tuple[int, Section]]:
+        """`_named_authors`, each with where the question first names the author."""
+        return [(at, (f, a)) for at, a in named_author_positions(question, self.author_files)
                 for f in self.author_files[a] if not files or f in files]
 
-    def _named_sources(self, question: str, files: Sequence[str] = ()) -> list[tuple[str, str | None]]:
+    def _named_sources(self, question: str, files: Sequence[str] = ()) -> list[Section]:
         """The sections the question names by their author (`_named_authors`) or, with NAMED_PIECES,
         by a phrase whose word only one section holds ("the ISA report", "the shadow-conflict
         article"), in the order the question names them."""
-        found: list[tuple[int, Section]] = []
-        for fa in self._named_authors(question, files):
-            names = author_names(fa[1])
-            found.append((min((m.start() for n in names for m in re.finditer(rf"\b{re.escape(n)}\b", question)),
-                              default=0), fa))
+        found = self._authors_at(question, files)
         if NAMED_PIECES:
             for phrase in source_phrases(question):
                 end = question.find(phrase) + len(phrase)  # "the essay on the smart village": what it is on
@@ -173,7 +173,7 @@ class Retriever:
         ("the ISA report"), else by a word of its title that few chunks of other sections hold
         ("the hybrid-war article"; not "time", "France")."""
         titles, texts = self._piece_words()
-        terms = [w for w in _with_parts(content_words(phrase)) if w not in _GENERIC_SOURCE]
+        terms = [w for w in with_parts(content_words(phrase)) if w not in _GENERIC_SOURCE]
         hits = Counter(next(iter(texts[w])) for w in terms if len(texts.get(w, ())) == 1)
         if not hits:
             for w in terms:
@@ -190,9 +190,9 @@ class Retriever:
             titles: dict[str, set[Section]] = {}
             texts: dict[str, Counter[Section]] = {}
             for c in self.chunks:
-                for w in _with_parts(content_words(embed_text(c).split("\n", 1)[0])):
+                for w in with_parts(content_words(embed_text(c).split("\n", 1)[0])):
                     titles.setdefault(w, set()).add((c.file, c.author))
-                for w in _with_parts(content_words(c.text)):
+                for w in with_parts(content_words(c.text)):
                     texts.setdefault(w, Counter())[(c.file, c.author)] += 1
             self._pieces = (titles, texts)
         return self._pieces
@@ -208,9 +208,7 @@ class Retriever:
         for n in {n for _, a in named for n in author_names(a)}:
             topic = re.sub(rf"\b{re.escape(n)}(?:['’]s)?\b", " ", topic)
         if NAMED_PIECES:  # "the ISA report": where to look, not what to find
-            for phrase in source_phrases(topic):
-                if len(content_words(bare := topic.replace(phrase, " "))) >= 2:
-                    topic = bare
+            topic = without_sources(topic)
         per: list[list[tuple[int, float]]] = []
         for f, a in named:
             ranked = self._fuse(topic, int(np.sum(self.files == f)), (f,))
@@ -298,11 +296,6 @@ TOPICAL_PARTS = True  # ... ranked for the question's parts that name no author
 ENUM_WINDOW = 12  # chunks after an enumeration's opening searched for its further items (~1.2k tokens)
 EXTRA_CHUNKS = 9  # neighbours merged into the top-k passages (small chunks, wider context)
 MAX_MERGED = 6
-
-
-def _with_parts(words: Iterable[str]) -> list[str]:
-    """The words, and the parts of each hyphenated one ("shadow-conflict": shadow, conflict)."""
-    return list(dict.fromkeys(x for w in words for x in ([w] + (w.split("-") if "-" in w else [])) if x))
 
 
 def _summed(lists: Sequence[Sequence[tuple[int, float]]]) -> list[tuple[int, float]]:

@@ -203,9 +203,24 @@ def author_names(author: str | None) -> list[str]:
 def named_authors(question: str, authors: Iterable[str]) -> list[str]:
     """The authors whose surname (or bracketed organisation, see `author_names`) the question
     names as a word ("How do Pashayeva and Gauin differ?"), in the order it names them."""
+    return [a for _, a in named_author_positions(question, authors)]
+
+
+def named_author_positions(question: str, authors: Iterable[str]) -> list[tuple[int, str]]:
+    """`named_authors`, each with where the question first names it."""
     found = []
     for a in set(authors):
         at = [m.start() for n in author_names(a) for m in re.finditer(rf"\b{re.escape(n)}\b", question)]
         if at:
             found.append((min(at), a))
-    return [a for _, a in sorted(found)]
+    return sorted(found)
+
+
+def with_parts(words: Iterable[str]) -> list[str]:
+    """The words, and the parts of each hyphenated one ("shadow-conflict": shadow, conflict)."""
+    out: list[str] = []
+    for w in words:
+        out.append(w)
+        if "-" in w:
+            out.extend(part for part in w.split("-") if part)
+    return list(dict.fromkeys(out))

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import rag.evidence
-from rag.evidence import _without_sources
+from rag.question import without_sources
 
 from corpus import index_of
 
@@ -21,10 +21,10 @@ residents) have now come back home. The school can take 360 pupils.
 
 
 def test_the_question_without_its_source_phrases() -> None:
-    assert _without_sources("According to the figures cited in the Aghali essay, how many families "
+    assert without_sources("According to the figures cited in the Aghali essay, how many families "
                             "have resettled there?") == "how many families have resettled there?"
-    assert _without_sources("Per Maxime Gauin, what was the high point?") == "what was the high point?"
-    assert _without_sources("What does the ISA analysis say?") == "What does the ISA analysis say?"  # too little left
+    assert without_sources("Per Maxime Gauin, what was the high point?") == "what was the high point?"
+    assert without_sources("What does the ISA analysis say?") == "What does the ISA analysis say?"  # too little left
 
 
 def test_a_long_source_frame_does_not_refuse_a_typed_answer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
